@@ -1,0 +1,497 @@
+"""Preference pairs and KTO rows from recorded turns: pure, streamed, deterministic.
+
+A *turn* is one user message with the candidate replies the model gave to it (see
+``feedback.repo.TurnRecord``; any object with the same attributes works). Pairs come out in
+TRL's conversational format: ``prompt`` is the whole context up to and including the user
+message (persona system prompt first), ``chosen`` / ``rejected`` are one assistant message each.
+
+Rules, recorded as the pair's ``source``:
+
+1. ``picked``   - the alternative the user picked ≻ each shown alternative not picked;
+2. ``thumbs``   - a thumbs-up reply ≻ a thumbs-down reply to the same context;
+3. ``replaced`` - the reply that replaced a thumbs-down reply and was kept or rated up ≻ it;
+4. ``safety``   - (``learn_from_safety`` only) the softened/replaced final text ≻ the raw reply.
+
+Never: turns of ``never_train`` conversations (crisis), a toxic-blocked reply as ``chosen``,
+ties, contradictions, identical or empty sides. When several rules give the same pair, the most
+specific one is recorded (replaced, then picked, then thumbs).
+
+>>> ctx = [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "Hi"}]
+>>> turn = Turn("c1", "m1", ctx, [Cand("a", "Hello! How are you?", chosen=True),
+...                                Cand("b", "Hello.")])
+>>> [(p.source, p.chosen_text, p.rejected_text) for p in build_dpo_pairs([turn])]
+[('picked', 'Hello! How are you?', 'Hello.')]
+>>> p = next(build_dpo_pairs([turn]))
+>>> p.to_trl()["chosen"]
+[{'role': 'assistant', 'content': 'Hello! How are you?'}]
+>>> split_of("c1", 0.0), split_of("c1", 0.999999)
+('train', 'holdout')
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from align.scrub import scrub, scrub_messages
+
+Source = Literal["picked", "thumbs", "replaced", "safety"]
+Split = Literal["train", "holdout"]
+SOURCES: tuple[Source, ...] = ("picked", "thumbs", "replaced", "safety")
+# Lower is more specific; decides which source a pair produced by several rules records.
+_PRIORITY: dict[str, int] = {"replaced": 0, "picked": 1, "thumbs": 2, "safety": 3}
+# safety_action values meaning the raw reply was toxic and never shown as it was.
+BLOCKED_ACTIONS = frozenset({"blocked", "block", "toxic", "toxic_blocked", "replaced_toxic"})
+# safety_action values meaning the raw reply was changed before it was shown.
+CHANGED_ACTIONS = frozenset({"softened", "soften", "replaced", "regenerated"}) | BLOCKED_ACTIONS
+
+Message = dict[str, str]
+
+
+class CandidateLike(Protocol):
+    id: Any
+    text: str
+    raw_text: str | None
+    rating: int | None
+    chosen: bool
+    shown: bool
+    safety_action: str | None
+    created_at: Any
+
+
+class TurnLike(Protocol):
+    conversation_id: Any
+    message_id: Any
+    persona: str | None
+    candidates: Sequence[CandidateLike]
+    never_train: bool
+
+
+@dataclass(frozen=True)
+class Cand:
+    """A minimal candidate, for examples and tests (the store yields its own records)."""
+
+    id: str
+    text: str
+    raw_text: str | None = None
+    rating: int | None = None
+    chosen: bool = False
+    shown: bool = True
+    safety_action: str | None = None
+    created_at: Any = 0
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A minimal turn, for examples and tests."""
+
+    conversation_id: str
+    message_id: str
+    context: list[Message]
+    candidates: list[Cand]
+    persona: str | None = "default"
+    never_train: bool = False
+
+
+@dataclass(frozen=True)
+class PreferencePair:
+    """One DPO pair; ``id`` is a content hash, so equal content gives an equal id."""
+
+    id: str
+    conversation_id: str
+    message_id: str
+    source: Source
+    prompt: list[Message]
+    chosen_text: str
+    rejected_text: str
+    persona: str | None = None
+    split: Split = "train"
+    chosen_candidate_id: str | None = None
+    rejected_candidate_id: str | None = None
+
+    @property
+    def chosen(self) -> list[Message]:
+        return [{"role": "assistant", "content": self.chosen_text}]
+
+    @property
+    def rejected(self) -> list[Message]:
+        return [{"role": "assistant", "content": self.rejected_text}]
+
+    def to_trl(self) -> dict[str, list[Message]]:
+        """TRL's conversational preference row."""
+        return {"prompt": self.prompt, "chosen": self.chosen, "rejected": self.rejected}
+
+    def to_row(self) -> dict[str, Any]:
+        """Everything, JSON-serialisable (for `pairs export --format jsonl` and the store)."""
+        return {
+            "id": self.id,
+            "conversation_id": self.conversation_id,
+            "message_id": self.message_id,
+            "source": self.source,
+            "persona": self.persona,
+            "split": self.split,
+            "chosen_candidate_id": self.chosen_candidate_id,
+            "rejected_candidate_id": self.rejected_candidate_id,
+            **self.to_trl(),
+        }
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> PreferencePair:
+        """Inverse of `to_row` (also accepts a bare TRL row)."""
+        prompt = list(row["prompt"])
+        chosen = _side_text(row["chosen"])
+        rejected = _side_text(row["rejected"])
+        return cls(
+            id=row.get("id") or content_hash(prompt, chosen, rejected),
+            conversation_id=str(row.get("conversation_id", "")),
+            message_id=str(row.get("message_id", "")),
+            source=row.get("source", "picked"),
+            prompt=prompt,
+            chosen_text=chosen,
+            rejected_text=rejected,
+            persona=row.get("persona"),
+            split=row.get("split", "train"),
+            chosen_candidate_id=row.get("chosen_candidate_id"),
+            rejected_candidate_id=row.get("rejected_candidate_id"),
+        )
+
+
+def _side_text(side: Any) -> str:
+    if isinstance(side, str):
+        return side
+    return str(side[-1]["content"])
+
+
+def content_hash(prompt: Sequence[Message], chosen: str, rejected: str) -> str:
+    """Stable hash of a pair's content (whitespace-insensitive at the ends).
+
+    >>> content_hash([{"role": "user", "content": "x"}], "a", "b") == content_hash(
+    ...     [{"role": "user", "content": "x "}], " a", "b")
+    True
+    """
+    norm = [[m.get("role", ""), m.get("content", "").strip()] for m in prompt]
+    blob = json.dumps([norm, chosen.strip(), rejected.strip()], ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+
+
+def split_of(conversation_id: Any, holdout_fraction: float) -> Split:
+    """Deterministic train/holdout split by conversation: the same id always lands the same way.
+
+    >>> split_of("abc", 0.2) == split_of("abc", 0.2)
+    True
+    >>> split_of("abc", 0.0)
+    'train'
+    """
+    if holdout_fraction <= 0:
+        return "train"
+    h = int(hashlib.sha256(f"holdout:{conversation_id}".encode()).hexdigest()[:8], 16)
+    return "holdout" if h / 0x100000000 < holdout_fraction else "train"
+
+
+def approx_tokens(text: str) -> int:
+    """A tokenizer-free upper-ish estimate (about 3.5 characters a token for English BPE).
+
+    >>> approx_tokens(""), approx_tokens("hello world")
+    (0, 4)
+    """
+    return math.ceil(len(text) / 3.5)
+
+
+def _context(turn: Any) -> list[Message]:
+    ctx = getattr(turn, "context", None)
+    if ctx is None:
+        ctx = getattr(turn, "messages", None) or []
+    return [{"role": str(m["role"]), "content": str(m["content"] or "")} for m in ctx]
+
+
+def _is_blocked(c: CandidateLike) -> bool:
+    return (getattr(c, "safety_action", None) or "").lower() in BLOCKED_ACTIONS
+
+
+def _shown_text(c: CandidateLike) -> str:
+    return (getattr(c, "text", None) or "").strip()
+
+
+def _raw_text(c: CandidateLike) -> str:
+    raw = getattr(c, "raw_text", None)
+    return (raw if raw is not None else getattr(c, "text", "") or "").strip()
+
+
+def _ts(c: CandidateLike) -> Any:
+    t = getattr(c, "created_at", None)
+    if isinstance(t, datetime):
+        return t.timestamp()
+    return t if isinstance(t, int | float) else 0
+
+
+def _rating(c: CandidateLike) -> int | None:
+    r = getattr(c, "rating", None)
+    if r is None:
+        return None
+    return 1 if r > 0 else -1 if r < 0 else None
+
+
+@dataclass
+class _Raw:
+    """A rule's output before scrubbing, hashing and dedupe."""
+
+    source: Source
+    chosen: CandidateLike
+    rejected: CandidateLike
+    chosen_text: str
+    rejected_text: str
+
+
+def _turn_pairs(
+    groups: Sequence[Sequence[CandidateLike]], learn_from_safety: bool
+) -> Iterator[_Raw]:
+    """All rule outputs for one context's candidates (one group per turn record)."""
+    cands = [c for g in groups for c in g]
+    # Judged = what the user saw and reacted to. Blocked replies were never shown as written,
+    # so they take part in no user rule (the user judged the placeholder, not the reply).
+    judged = [c for c in cands if getattr(c, "shown", True) and not _is_blocked(c)]
+    judged = [c for c in judged if _shown_text(c)]
+
+    def pair(src: Source, a: CandidateLike, b: CandidateLike) -> _Raw:
+        return _Raw(src, a, b, _shown_text(a), _shown_text(b))
+
+    # Rule 3: a thumbs-down reply, and a later one that replaced it and was kept or liked.
+    downs = [c for c in judged if _rating(c) == -1]
+    for d in downs:
+        for r in judged:
+            if r is d or _ts(r) <= _ts(d) or _rating(r) == -1:
+                continue
+            if getattr(r, "chosen", False) or _rating(r) == 1:
+                yield pair("replaced", r, d)
+    # Rule 1: the picked alternative over every shown one not picked. A picked reply rated
+    # down, or an unpicked one rated up, contradicts the pick: no pair.
+    # A pick is a choice among the alternatives of one turn record.
+    for g in groups:
+        alts = [c for c in g if any(c is j for j in judged)]
+        picked = [c for c in alts if getattr(c, "chosen", False)]
+        if len(picked) == 1 and _rating(picked[0]) != -1:
+            p = picked[0]
+            for u in alts:
+                if u is not p and _rating(u) != 1:
+                    yield pair("picked", p, u)
+    # Rule 2: every thumbs-up over every thumbs-down.
+    ups = [c for c in judged if _rating(c) == 1]
+    for u in ups:
+        for d in downs:
+            yield pair("thumbs", u, d)
+    # Rule 4: the final text that was shown over the raw reply it replaced.
+    if learn_from_safety:
+        for c in cands:
+            action = (getattr(c, "safety_action", None) or "").lower()
+            if action in CHANGED_ACTIONS and _shown_text(c) and _raw_text(c):
+                yield _Raw("safety", c, c, _shown_text(c), _raw_text(c))
+
+
+def _by_conversation(turns: Iterable[TurnLike]) -> Iterator[list[TurnLike]]:
+    """Consecutive turns of one conversation, grouped (the store yields them in order)."""
+    group: list[TurnLike] = []
+    for t in turns:
+        if group and t.conversation_id != group[0].conversation_id:
+            yield group
+            group = []
+        group.append(t)
+    if group:
+        yield group
+
+
+def _ctx_key(ctx: list[Message]) -> str:
+    return hashlib.sha256(json.dumps(ctx, ensure_ascii=False).encode()).hexdigest()
+
+
+def build_dpo_pairs(
+    turns: Iterable[TurnLike],
+    *,
+    learn_from_safety: bool = False,
+    holdout_fraction: float = 0.0,
+    scrub_personal_data: bool = True,
+    names: Iterable[str] = (),
+    max_tokens: int | None = None,
+    count_tokens: Callable[[str], int] = approx_tokens,
+    seen: set[str] | None = None,
+) -> Iterator[PreferencePair]:
+    """Stream preference pairs from turns (rules in the module docstring).
+
+    ``seen`` holds content hashes already emitted (pass the store's to build incrementally).
+    ``max_tokens`` drops the oldest context messages (never the system prompt or the last user
+    message) until prompt + longer side fits, and drops the pair if it still does not.
+
+    >>> ctx = [{"role": "user", "content": "Hi"}]
+    >>> up, down = Cand("a", "Hey you!", rating=1), Cand("b", "Go away.", rating=-1)
+    >>> [p.source for p in build_dpo_pairs([Turn("c", "m", ctx, [up, down])])]
+    ['thumbs']
+    >>> list(build_dpo_pairs([Turn("c", "m", ctx, [up, down], never_train=True)]))
+    []
+    """
+    seen = set() if seen is None else seen
+    names = tuple(names)
+    for conv in _by_conversation(turns):
+        if any(getattr(t, "never_train", False) for t in conv):
+            continue
+        # Turns with the same context (e.g. a regeneration stored as its own turn) pool their
+        # candidates, so rule 2 sees every thumbs given to that context.
+        pools: dict[str, tuple[TurnLike, list[Message], list[Sequence[CandidateLike]]]] = {}
+        for t in conv:
+            ctx = _context(t)
+            if not ctx:
+                continue
+            key = _ctx_key(ctx)
+            if key not in pools:
+                pools[key] = (t, ctx, [])
+            pools[key][2].append(list(t.candidates or ()))
+        for first, ctx, cands in pools.values():
+            raws = sorted(_turn_pairs(cands, learn_from_safety), key=lambda r: _PRIORITY[r.source])
+            prompt = scrub_messages(ctx, names) if scrub_personal_data else ctx
+            for raw in raws:
+                chosen, rejected = raw.chosen_text, raw.rejected_text
+                if scrub_personal_data:
+                    chosen, rejected = scrub(chosen, names), scrub(rejected, names)
+                if not chosen or not rejected or chosen == rejected:
+                    continue
+                fitted = (
+                    fit_prompt(
+                        prompt, max(chosen, rejected, key=count_tokens), max_tokens, count_tokens
+                    )
+                    if max_tokens
+                    else prompt
+                )
+                if fitted is None:
+                    continue
+                h = content_hash(fitted, chosen, rejected)
+                if h in seen:
+                    continue
+                seen.add(h)
+                yield PreferencePair(
+                    id=h,
+                    conversation_id=str(first.conversation_id),
+                    message_id=str(first.message_id),
+                    source=raw.source,
+                    prompt=fitted,
+                    chosen_text=chosen,
+                    rejected_text=rejected,
+                    persona=getattr(first, "persona", None),
+                    split=split_of(first.conversation_id, holdout_fraction),
+                    chosen_candidate_id=str(raw.chosen.id),
+                    rejected_candidate_id=str(raw.rejected.id),
+                )
+
+
+def fit_prompt(
+    prompt: list[Message],
+    completion: str,
+    max_tokens: int | None,
+    count_tokens: Callable[[str], int] = approx_tokens,
+) -> list[Message] | None:
+    """Drop the oldest non-system messages until prompt + completion fit; None if they cannot.
+
+    The system prompt and the final user message always stay; dropped messages go in
+    user/assistant pairs so the roles keep alternating.
+
+    >>> msgs = [{"role": "system", "content": "s"}, {"role": "user", "content": "x" * 70},
+    ...         {"role": "assistant", "content": "y" * 70}, {"role": "user", "content": "hi"}]
+    >>> [m["role"] for m in fit_prompt(msgs, "ok", 20)]
+    ['system', 'user']
+    >>> fit_prompt(msgs, "z" * 700, 20) is None
+    True
+    """
+    if not max_tokens:
+        return prompt
+
+    def size(msgs: list[Message]) -> int:
+        # ~4 tokens of chat-template overhead per message
+        return sum(count_tokens(m["content"]) + 4 for m in msgs) + count_tokens(completion) + 4
+
+    head = [m for m in prompt[:1] if m["role"] == "system"]
+    body = prompt[len(head) :]
+    while body and size(head + body) > max_tokens and len(body) > 1:
+        body = body[2:] if len(body) > 2 and body[0]["role"] == "user" else body[1:]
+    out = head + body
+    return out if size(out) <= max_tokens else None
+
+
+def build_kto_rows(
+    turns: Iterable[TurnLike],
+    *,
+    scrub_personal_data: bool = True,
+    names: Iterable[str] = (),
+    holdout_fraction: float = 0.0,
+    split: Split | None = "train",
+    max_tokens: int | None = None,
+    count_tokens: Callable[[str], int] = approx_tokens,
+) -> Iterator[dict[str, Any]]:
+    """Unpaired thumbs as KTO rows ``{"prompt", "completion", "label"}`` (thumbs up = True).
+
+    Rows of the other split are skipped (``split=None`` keeps all), as are never_train
+    conversations, blocked replies and duplicates.
+
+    >>> ctx = [{"role": "user", "content": "Hi"}]
+    >>> rows = list(build_kto_rows([Turn("c", "m", ctx, [Cand("a", "Hey!", rating=1)])]))
+    >>> rows[0]["completion"], rows[0]["label"]
+    ([{'role': 'assistant', 'content': 'Hey!'}], True)
+    """
+    names = tuple(names)
+    seen: set[str] = set()
+    for t in turns:
+        if getattr(t, "never_train", False):
+            continue
+        if split is not None and split_of(t.conversation_id, holdout_fraction) != split:
+            continue
+        ctx = _context(t)
+        if not ctx:
+            continue
+        prompt = scrub_messages(ctx, names) if scrub_personal_data else ctx
+        for c in t.candidates:
+            r = _rating(c)
+            text = _shown_text(c)
+            if r is None or not text or _is_blocked(c) or not getattr(c, "shown", True):
+                continue
+            if scrub_personal_data:
+                text = scrub(text, names)
+            fitted = fit_prompt(prompt, text, max_tokens, count_tokens) if max_tokens else prompt
+            if fitted is None:
+                continue
+            h = content_hash(fitted, text, str(r))
+            if h in seen:
+                continue
+            seen.add(h)
+            yield {
+                "prompt": fitted,
+                "completion": [{"role": "assistant", "content": text}],
+                "label": r == 1,
+            }
+
+
+@dataclass
+class PairStats:
+    """Counts for `companion pairs stats` and the retrain report."""
+
+    total: int = 0
+    by_source: Counter[str] = field(default_factory=Counter)
+    by_split: Counter[str] = field(default_factory=Counter)
+    conversations: int = 0
+
+    @classmethod
+    def of(cls, pairs: Iterable[PreferencePair]) -> PairStats:
+        s = cls()
+        convs: set[str] = set()
+        for p in pairs:
+            s.total += 1
+            s.by_source[p.source] += 1
+            s.by_split[p.split] += 1
+            convs.add(p.conversation_id)
+        s.conversations = len(convs)
+        return s
+
+    def thumbs_only(self) -> bool:
+        """True when every pair came from thumbs alone (rule 2): the gate is stricter then."""
+        return self.total > 0 and self.by_source.get("thumbs", 0) == self.total

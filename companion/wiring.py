@@ -1,0 +1,114 @@
+"""Builds the running pieces (store, server, engine, app) from a config, for the CLI."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import TYPE_CHECKING
+
+from companion.config import Config
+from companion.server import AdapterRef, ServerManager, ServerState
+
+if TYPE_CHECKING:
+    from feedback.repo import Store
+
+
+def open_store(config: Config) -> Store:
+    """The feedback store, migrated to the current schema (SQLite is backed up first)."""
+    from feedback.repo import Store
+
+    from feedback.db import make_engine, migrate
+
+    engine = make_engine(config.database_url)
+    migrate(engine, backup_dir=config.paths.backups_dir)
+    return Store(engine)
+
+
+def active_adapter(store: Store) -> AdapterRef | None:
+    version = store.active_adapter()
+    if version is None:
+        return None
+    return AdapterRef(
+        name=f"companion-{version.version}",
+        path=version.path,
+        merged_path=version.merged_path,
+    )
+
+
+def active_adapter_name(config: Config) -> str | None:
+    try:
+        ref = active_adapter(open_store(config))
+    except Exception:  # noqa: BLE001 - a status line must not fail on a broken database
+        return None
+    return ref.name if ref else None
+
+
+def _start_progress():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    status = console.status("starting the companion server…")
+
+    def progress(line: str, elapsed: float) -> None:
+        status.update(f"starting the companion server… {elapsed:4.0f} s  [dim]{line[-80:]}[/]")
+
+    return status, progress
+
+
+def _model_progress():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    console = Console(stderr=True)
+
+    def progress(msg: str, i: int, n: int) -> None:
+        console.print(f"[bold]model setup[/] [{i}/{n}] {msg}")
+
+    return progress
+
+
+def serving_inputs(config: Config) -> tuple[str, AdapterRef | None]:
+    from companion.model_setup import base_model
+
+    base = base_model(config, progress=_model_progress())
+    adapter = active_adapter(open_store(config))
+    return base, adapter
+
+
+def serve_background(config: Config) -> ServerState:
+    manager = ServerManager(config)
+    existing = manager.state()
+    if existing is not None:
+        manager.wait_healthy(existing)
+        return existing
+    base, adapter = serving_inputs(config)
+    status, progress = _start_progress()
+    with status:
+        return manager.start(base, adapter, progress=progress)
+
+
+def serve_foreground(config: Config) -> int:
+    """Run the server attached to this terminal; the state is recorded for other commands."""
+    manager = ServerManager(config)
+    base, adapter = serving_inputs(config)
+    proc, _state = manager.spawn(base, adapter, foreground=True)
+
+    def forward(signum: int, _frame: object) -> None:
+        proc.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGINT)
+        return proc.wait()
+    finally:
+        config.paths.server_state.unlink(missing_ok=True)
+
+
+def run_chat(config: Config, *, persona: str | None = None) -> None:
+    from tui.app import make_app
+
+    store = open_store(config)
+    app = make_app(config, store=store, server=ServerManager(config), persona=persona)
+    app.run()
+    sys.exit(app.return_code or 0)

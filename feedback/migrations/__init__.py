@@ -1,0 +1,1 @@
+"""Alembic environment for the feedback database (append-only revisions in versions/)."""

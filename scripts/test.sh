@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite, with a real PostgreSQL on loopback for the storage tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+
+if [ -z "${COMPANION_TEST_POSTGRES_URL:-}" ] && [ -f scripts/postgres.sh ]; then
+  # postgres.sh prints the URL of a throwaway server it started (installing it if needed).
+  if url=$(bash scripts/postgres.sh start); then
+    export COMPANION_TEST_POSTGRES_URL="$url"
+    trap 'bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
+  else
+    echo "warning: PostgreSQL could not be started; its storage tests will be skipped" >&2
+  fi
+fi
+
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/python -m pytest -p no:cacheprovider "$@"

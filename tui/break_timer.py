@@ -1,0 +1,31 @@
+"""When to suggest a break: after N minutes of continuous chatting (pure, clock injected)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+IDLE_RESET_S = 10 * 60.0
+"""A pause this long counts as a break already; the stretch starts again."""
+
+
+@dataclass
+class BreakTimer:
+    minutes: int
+    start: float | None = None
+    last: float | None = None
+
+    def activity(self, now: float) -> None:
+        if self.last is None or now - self.last >= IDLE_RESET_S:
+            self.start = now
+        self.last = now
+
+    def due(self, now: float) -> bool:
+        """True once per stretch of `minutes`; then the stretch restarts."""
+        if self.minutes <= 0 or self.start is None or self.last is None:
+            return False
+        if now - self.last >= IDLE_RESET_S:
+            return False
+        if now - self.start >= self.minutes * 60:
+            self.start = now
+            return True
+        return False

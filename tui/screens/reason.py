@@ -1,0 +1,47 @@
+"""Optional reason for a rating: a quick tag and/or a few words."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label
+
+TAGS = ("helpful", "warm", "funny", "off-topic", "too long", "too intense", "wrong", "repetitive")
+
+
+class ReasonScreen(ModalScreen[str | None]):
+    """Dismisses with the reason text ("tag: comment", either part optional) or None."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, current: str | None = None) -> None:
+        super().__init__(classes="modal")
+        self.current = current or ""
+        self.tag: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Why? Pick a tag and/or type a few words (Enter saves, Esc cancels)",
+                        classes="dialog-text")
+            with Horizontal(classes="reason-tags"):
+                for tag in TAGS:
+                    yield Button(tag, classes="reason-tag", compact=True)
+            yield Input(self.current, placeholder="a few words (optional)", id="reason-input")
+
+    def on_mount(self) -> None:
+        self.query_one("#reason-input", Input).focus()
+
+    @on(Button.Pressed, ".reason-tag")
+    def _tag(self, event: Button.Pressed) -> None:
+        self.tag = str(event.button.label)
+        for b in self.query(".reason-tag").results(Button):
+            b.variant = "primary" if b is event.button else "default"
+        self.query_one("#reason-input", Input).focus()
+
+    @on(Input.Submitted)
+    def _save(self, event: Input.Submitted) -> None:
+        parts = [p for p in (self.tag, event.value.strip()) if p]
+        self.dismiss(": ".join(parts) or None)

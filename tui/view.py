@@ -1,0 +1,65 @@
+"""Plain view data the widgets render. Built from the store by the chat screen; no Textual here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Role = Literal["user", "assistant", "system"]
+
+
+@dataclass(frozen=True)
+class CandidateView:
+    id: int
+    text: str
+    rating: int | None = None
+    reason: str | None = None
+    safety_action: str | None = None
+    """None or "pass" shows no badge; e.g. "softened", "replaced", "crisis", "regenerated"."""
+    safety_details: str = ""
+    """Markdown: what was changed and why (shown by the safety-details modal)."""
+
+
+@dataclass(frozen=True)
+class TurnView:
+    message_id: int | None
+    role: Role
+    text: str
+    status: str = "complete"
+    candidates: tuple[CandidateView, ...] = ()
+    shown: int = 0
+    """Index of the candidate on screen (browsing changes it before a choice is made)."""
+    chosen_id: int | None = None
+    siblings: tuple[int, ...] = field(default=())
+    """Ids of this message and its siblings (branches), in creation order."""
+
+    @property
+    def candidate(self) -> CandidateView | None:
+        if not self.candidates:
+            return None
+        return self.candidates[min(self.shown, len(self.candidates) - 1)]
+
+    @property
+    def branch_index(self) -> int:
+        return self.siblings.index(self.message_id) if self.message_id in self.siblings else 0
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    id: int
+    title: str
+    persona: str = ""
+
+
+@dataclass(frozen=True)
+class StatusView:
+    server: str = "unknown"
+    """starting / ready / down / external / unknown"""
+    server_detail: str = ""
+    progress: float | None = None
+    model: str = ""
+    adapter: str = ""
+    ttft_ms: float | None = None
+    tok_s: float | None = None
+    safety_mode: str = ""
+    new_feedback: int | None = None

@@ -1,0 +1,213 @@
+"""One message: author line, Markdown body (streamable), rating/safety/alternative state, and
+a clickable toolbar. Keys act on the focused bubble; everything it does is reported upwards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Label, Markdown, Static
+from textual.widgets.markdown import MarkdownStream
+
+from tui import keys, messages
+from tui.view import TurnView
+
+_BADGE = {
+    "softened": "softened",
+    "replaced": "replaced",
+    "regenerated": "calmer retry",
+    "crisis": "support message",
+    "blocked": "replaced",
+}
+
+
+class _Toolbar(Static):
+    """The mouse route to the bubble's actions (each link runs one)."""
+
+    @dataclass
+    class Pressed(Message):
+        action: str
+
+    def action_tool(self, action: str) -> None:
+        self.post_message(self.Pressed(action))
+
+
+class MessageBubble(Vertical, can_focus=True):
+    BINDINGS = keys.bindings("reply")
+
+    turn: reactive[TurnView] = reactive(TurnView(None, "assistant", ""), init=False)
+    streaming: reactive[bool] = reactive(False, init=False)
+
+    def __init__(self, turn: TurnView, *, author: str, streaming: bool = False) -> None:
+        super().__init__(classes=f"bubble -{turn.role}")
+        self.set_reactive(MessageBubble.turn, turn)
+        self.set_reactive(MessageBubble.streaming, streaming)
+        self.author = author
+
+    # -- composition ------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Label(self._header(), classes="bubble-header")
+        yield Markdown(self._shown_text(self.turn), classes="bubble-body")
+        if self.turn.role in ("assistant", "user"):
+            yield _Toolbar(self._toolbar(), classes="bubble-toolbar")
+
+    @property
+    def body(self) -> Markdown:
+        return self.query_one(".bubble-body", Markdown)
+
+    def get_stream(self) -> MarkdownStream:
+        """A stream into the body; the caller writes fragments and stops it."""
+        return Markdown.get_stream(self.body)
+
+    def _header(self) -> Content:
+        t = self.turn
+        parts: list[Content] = [Content.styled(self.author, "bold")]
+        if self.streaming:
+            parts.append(Content.styled(" · typing…", "dim italic"))
+        elif t.status != "complete":
+            parts.append(Content.styled(f" · {t.status}", "italic $warning"))
+        cand = t.candidate
+        if t.role == "assistant" and len(t.candidates) > 1:
+            mark = " ✓" if cand is not None and cand.id == t.chosen_id else ""
+            parts.append(Content.styled(f"  ‹ {t.shown + 1}/{len(t.candidates)}{mark} ›", "$accent"))
+        if t.role == "user" and len(t.siblings) > 1:
+            parts.append(
+                Content.styled(f"  ‹ branch {t.branch_index + 1}/{len(t.siblings)} ›", "$accent")
+            )
+        if cand is not None:
+            if cand.rating == 1:
+                parts.append(Content.styled("  👍", "$success"))
+            elif cand.rating == -1:
+                parts.append(Content.styled("  👎", "$error"))
+            if cand.reason:
+                parts.append(Content.styled(f" “{cand.reason}”", "dim"))
+            badge = _BADGE.get(cand.safety_action or "", cand.safety_action)
+            if badge and cand.safety_action != "pass":
+                parts.append(Content.styled(f"  🛡 {badge} (s: why)", "$warning"))
+        return Content("").join(parts)
+
+    def _toolbar(self) -> Content:
+        if self.turn.role == "user":
+            links = [("edit", "edit"), ("copy", "copy"), ("delete", "delete_turn")]
+            if len(self.turn.siblings) > 1:
+                links = [("‹", "prev_alternative"), ("›", "next_alternative"), *links]
+        else:
+            links = [
+                ("👍", "rate_up"),
+                ("👎", "rate_down"),
+                ("why", "reason"),
+                ("↻", "regenerate"),
+                ("more", "alternatives"),
+            ]
+            if len(self.turn.candidates) > 1:
+                links += [("‹", "prev_alternative"), ("›", "next_alternative"), ("pick", "choose")]
+            links += [("copy", "copy"), ("delete", "delete_turn")]
+        return Content("  ").join(
+            Content.from_markup(f"[@click=tool('{action}')]{label}[/]") for label, action in links
+        )
+
+    def _refresh_parts(self) -> None:
+        if not self.is_mounted:
+            return
+        self.query_one(".bubble-header", Label).update(self._header())
+        for bar in self.query(_Toolbar):
+            bar.update(self._toolbar())
+
+    @staticmethod
+    def _shown_text(turn: TurnView) -> str:
+        return turn.candidate.text if turn.candidate is not None else turn.text
+
+    def watch_turn(self, old: TurnView, new: TurnView) -> None:
+        self.set_class(new.status != "complete", "-incomplete")
+        text = self._shown_text(new)
+        if self.is_mounted and not self.streaming and text != self._shown_text(old):
+            self.body.update(text)
+        self._refresh_parts()
+
+    def watch_streaming(self, streaming: bool) -> None:
+        self.set_class(streaming, "-streaming")
+        self._refresh_parts()
+
+    @on(_Toolbar.Pressed)
+    async def _tool(self, event: _Toolbar.Pressed) -> None:
+        event.stop()
+        self.focus()
+        await self.run_action(event.action)
+
+    # -- actions: each reports upwards; the screen records and sends back a new `turn` --------
+
+    def _is_reply(self) -> bool:
+        return self.turn.role == "assistant" and self.turn.message_id is not None
+
+    def _rate(self, value: int) -> None:
+        cand = self.turn.candidate
+        if not self._is_reply() or cand is None or self.streaming:
+            return
+        assert self.turn.message_id is not None
+        new = None if cand.rating == value else value  # same key again undoes
+        self.post_message(messages.ReplyRated(self.turn.message_id, cand.id, new))
+
+    def action_rate_up(self) -> None:
+        self._rate(1)
+
+    def action_rate_down(self) -> None:
+        self._rate(-1)
+
+    def action_reason(self) -> None:
+        cand = self.turn.candidate
+        if self._is_reply() and cand is not None and self.turn.message_id is not None:
+            self.post_message(messages.ReasonRequested(self.turn.message_id, cand.id))
+
+    def _browse(self, step: int) -> None:
+        t = self.turn
+        if t.message_id is None or self.streaming:
+            return
+        if t.role == "assistant" and len(t.candidates) > 1:
+            shown = (t.shown + step) % len(t.candidates)
+            self.turn = TurnView(**{**t.__dict__, "shown": shown})
+            self.post_message(messages.AlternativeShown(t.message_id, shown))
+        elif t.role == "user" and len(t.siblings) > 1:
+            sibling = t.siblings[(t.branch_index + step) % len(t.siblings)]
+            self.post_message(messages.BranchSelected(t.message_id, sibling))
+
+    def action_prev_alternative(self) -> None:
+        self._browse(-1)
+
+    def action_next_alternative(self) -> None:
+        self._browse(1)
+
+    def action_choose(self) -> None:
+        cand = self.turn.candidate
+        if self._is_reply() and cand is not None and self.turn.message_id is not None:
+            self.post_message(messages.AlternativeChosen(self.turn.message_id, cand.id))
+
+    def action_regenerate(self) -> None:
+        if self._is_reply() and not self.streaming and self.turn.message_id is not None:
+            self.post_message(messages.RegenerateRequested(self.turn.message_id, several=False))
+
+    def action_alternatives(self) -> None:
+        if self._is_reply() and not self.streaming and self.turn.message_id is not None:
+            self.post_message(messages.RegenerateRequested(self.turn.message_id, several=True))
+
+    def action_edit(self) -> None:
+        if self.turn.role == "user" and self.turn.message_id is not None:
+            self.post_message(messages.EditRequested(self.turn.message_id, self.turn.text))
+
+    def action_copy(self) -> None:
+        cand = self.turn.candidate
+        self.post_message(messages.CopyRequested(cand.text if cand else self.turn.text))
+
+    def action_delete_turn(self) -> None:
+        if self.turn.message_id is not None and not self.streaming:
+            self.post_message(messages.DeleteTurnRequested(self.turn.message_id))
+
+    def action_safety(self) -> None:
+        cand = self.turn.candidate
+        if self.turn.message_id is not None and cand is not None and cand.safety_action:
+            self.post_message(messages.SafetyDetailsRequested(self.turn.message_id, cand.id))
