@@ -46,10 +46,11 @@ Split = Literal["train", "holdout"]
 SOURCES: tuple[Source, ...] = ("picked", "thumbs", "replaced", "safety")
 # Lower is more specific; decides which source a pair produced by several rules records.
 _PRIORITY: dict[str, int] = {"replaced": 0, "picked": 1, "thumbs": 2, "safety": 3}
-# safety_action values meaning the raw reply was toxic and never shown as it was.
-BLOCKED_ACTIONS = frozenset({"blocked", "block", "toxic", "toxic_blocked", "replaced_toxic"})
+# safety_action values meaning the model's reply was never shown (blocked as toxic, or replaced
+# wholesale): the user judged text the model did not write, so no user rule uses it.
+BLOCKED_ACTIONS = frozenset({"blocked", "replaced"})
 # safety_action values meaning the raw reply was changed before it was shown.
-CHANGED_ACTIONS = frozenset({"softened", "soften", "replaced", "regenerated"}) | BLOCKED_ACTIONS
+CHANGED_ACTIONS = frozenset({"softened", "regenerated"}) | BLOCKED_ACTIONS
 
 Message = dict[str, str]
 
@@ -335,8 +336,10 @@ def build_dpo_pairs(
     """
     seen = set() if seen is None else seen
     names = tuple(names)
+    banned: set[Any] = set()  # never_train conversations met so far
     for conv in _by_conversation(turns):
-        if any(getattr(t, "never_train", False) for t in conv):
+        if conv[0].conversation_id in banned or any(getattr(t, "never_train", False) for t in conv):
+            banned.add(conv[0].conversation_id)
             continue
         # Turns with the same context (e.g. a regeneration stored as its own turn) pool their
         # candidates, so rule 2 sees every thumbs given to that context.

@@ -13,14 +13,14 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from companion import paths
 from companion.errors import CompanionError
 
 ENV_PREFIX = "COMPANION_"
 # Variables under the prefix that are not config keys.
-_NON_KEYS = {"COMPANION_HOME", "COMPANION_VENV", "COMPANION_VLLM"}
+_NON_KEYS = {"COMPANION_HOME", "COMPANION_DEVICE"}
 
 
 class ConfigError(CompanionError):
@@ -95,6 +95,16 @@ class ChatConfig(_Section):
     theme: str = "textual-dark"
 
 
+DEFAULT_THRESHOLDS = {
+    "toxicity": 0.7,
+    "severe_toxicity": 0.5,
+    "obscene": 0.8,
+    "threat": 0.6,
+    "insult": 0.7,
+    "identity_attack": 0.6,
+}
+
+
 class SafetyConfig(_Section):
     detoxify_variant: Literal["original", "unbiased", "multilingual"] = "original"
     detoxify_checkpoint: str = ""
@@ -102,14 +112,7 @@ class SafetyConfig(_Section):
     torch hub cache."""
     detoxify_hf_config: str = ""
     """Folder with the checkpoint's Hugging Face config and tokenizer (offline use)."""
-    thresholds: dict[str, float] = {
-        "toxicity": 0.7,
-        "severe_toxicity": 0.5,
-        "obscene": 0.8,
-        "threat": 0.6,
-        "insult": 0.7,
-        "identity_attack": 0.6,
-    }
+    thresholds: dict[str, float] = DEFAULT_THRESHOLDS
     """Per-label Detoxify thresholds; a reply over any of them is blocked."""
     blocklist: list[str] = []
     """Words or phrases never shown (case-insensitive, whole words)."""
@@ -117,6 +120,14 @@ class SafetyConfig(_Section):
     """A reply may be at most this much more intense than the user's own message."""
     max_regenerations: int = Field(2, ge=0, le=5)
     """Calmer retries before a reply is softened deterministically."""
+    @field_validator("thresholds")
+    @classmethod
+    def _keep_unlisted_defaults(cls, value: dict[str, float]) -> dict[str, float]:
+        for label, t in value.items():
+            if not 0 <= t <= 1:
+                raise ValueError(f"threshold for {label} must be between 0 and 1")
+        return {**DEFAULT_THRESHOLDS, **value}
+
     crisis_resources: str = (
         "If you are in danger right now, call your local emergency number. "
         "In the US you can call or text 988; in the UK and Ireland, Samaritans are on 116 123; "
@@ -207,6 +218,10 @@ def env_overrides(environ: dict[str, str]) -> dict[str, Any]:
         if not name.startswith(ENV_PREFIX) or name in _NON_KEYS:
             continue
         dotted = name[len(ENV_PREFIX) :].lower().replace("__", ".")
+        # Only names under a known section or top-level field are ours (a typo inside a
+        # section still fails loudly); other COMPANION_* variables belong to tools and tests.
+        if dotted.split(".")[0] not in Config.model_fields:
+            continue
         out[dotted] = _env_value(raw)
     return out
 
@@ -311,7 +326,7 @@ DEFAULT_TOML = """\
 # break_reminder_minutes = 0   # 0 = off
 # theme = "textual-dark"
 
-[chat.keys]
+# [chat.keys]
 # rate_up = "plus"
 
 [safety]
@@ -320,7 +335,7 @@ DEFAULT_TOML = """\
 # max_regenerations = 2
 # blocklist = []
 
-[safety.thresholds]
+# [safety.thresholds]         # labels not listed keep their defaults
 # toxicity = 0.7
 
 [retrain]

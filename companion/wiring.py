@@ -15,9 +15,8 @@ if TYPE_CHECKING:
 
 def open_store(config: Config) -> Store:
     """The feedback store, migrated to the current schema (SQLite is backed up first)."""
-    from feedback.repo import Store
-
     from feedback.db import make_engine, migrate
+    from feedback.repo import Store
 
     engine = make_engine(config.database_url)
     migrate(engine, backup_dir=config.paths.backups_dir)

@@ -166,9 +166,7 @@ def _has_tables(engine: Engine) -> bool:
     return bool(inspect(engine).get_table_names())
 
 
-def migrate(
-    engine: Engine, backup_dir: Path | None = None, revision: str = "head"
-) -> Path | None:
+def migrate(engine: Engine, backup_dir: Path | None = None, revision: str = "head") -> Path | None:
     """Upgrade the schema to `revision`; returns the backup made first, if any.
 
     A file-backed SQLite database that holds data is backed up into `backup_dir` before an

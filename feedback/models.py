@@ -208,9 +208,7 @@ class Choice(ChoiceBase, table=True):
 class SafetyEventBase(_Stamped):
     conversation_id: int = Field(foreign_key="conversation.id", ondelete="CASCADE")
     message_id: int | None = Field(default=None, foreign_key="message.id", ondelete="SET NULL")
-    candidate_id: int | None = Field(
-        default=None, foreign_key="candidate.id", ondelete="SET NULL"
-    )
+    candidate_id: int | None = Field(default=None, foreign_key="candidate.id", ondelete="SET NULL")
     kind: str = Field(max_length=32)
     action: str = Field(max_length=32)
     scores: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)

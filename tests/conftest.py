@@ -21,9 +21,10 @@ def companion_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "companion-home"
     monkeypatch.setenv("COMPANION_HOME", str(home))
     for name in list(os.environ):
-        if name.startswith("COMPANION_") and name not in ("COMPANION_HOME", "COMPANION_TEST_CACHE"):
-            if not name.startswith("COMPANION_TEST_"):
-                monkeypatch.delenv(name, raising=False)
+        if name.startswith("COMPANION_") and not name.startswith(
+            ("COMPANION_TEST_", "COMPANION_HOME")
+        ):
+            monkeypatch.delenv(name, raising=False)
     return home
 
 

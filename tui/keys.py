@@ -23,23 +23,25 @@ class KeyAction:
     """Shown in the footer."""
     palette: bool = True
     """Offered in the command palette."""
+    short: str = ""
+    """Footer label (defaults to the title)."""
 
 
 ACTIONS: tuple[KeyAction, ...] = (
-    KeyAction("help", "f1,question_mark", "Help: every key", "app", show=True),
+    KeyAction("help", "f1,question_mark", "Help: every key", "app", show=True, short="Help"),
     KeyAction("command_palette", "ctrl+p", "Command palette", "app", palette=False),
     KeyAction("quit", "ctrl+q", "Quit", "app", show=True),
     KeyAction("change_theme", "ctrl+t", "Change theme", "app"),
-    KeyAction("new_conversation", "ctrl+n", "New conversation", "chat", show=True),
+    KeyAction("new_conversation", "ctrl+n", "New conversation", "chat", show=True, short="New"),
     KeyAction("toggle_sidebar", "ctrl+b", "Show/hide conversations", "chat"),
     KeyAction("search", "ctrl+f", "Search conversations", "chat"),
     KeyAction("rename_conversation", "f2", "Rename conversation", "chat"),
     KeyAction("delete_conversation", "ctrl+delete", "Delete conversation", "chat"),
     KeyAction("pick_persona", "f3", "Persona for this conversation", "chat"),
-    KeyAction("stop", "escape", "Stop the reply (keeps what came)", "chat", show=True),
-    KeyAction("focus_reply", "ctrl+up", "Go to the last reply", "chat"),
+    KeyAction("stop", "escape", "Stop the reply (keeps what came)", "chat", show=True, short="Stop"),
+    KeyAction("focus_reply", "ctrl+up", "Go to the last reply", "chat", show=True, short="Reply"),
     KeyAction("focus_input", "ctrl+down", "Go to the message box", "chat", palette=False),
-    KeyAction("retrain", "f9", "Retrain on my feedback", "chat"),
+    KeyAction("retrain", "f9", "Retrain on my feedback", "app"),
     KeyAction("retry_server", "ctrl+s", "Retry the server", "chat"),
     KeyAction("rate_up", "plus,u", "Thumbs up (again to undo)", "reply"),
     KeyAction("rate_down", "minus,j", "Thumbs down (again to undo)", "reply"),
@@ -63,7 +65,15 @@ BY_ID = {a.id: a for a in ACTIONS}
 def bindings(scope: Scope, *, priority: bool = False) -> list[Binding]:
     """Textual bindings for one scope; `id` makes each overridable through the keymap."""
     return [
-        Binding(a.key, a.id, a.title, show=a.show, id=a.id, priority=priority)
+        Binding(
+            a.key,
+            a.id,
+            a.short or a.title,
+            show=a.show,
+            id=a.id,
+            priority=priority,
+            tooltip=a.title,
+        )
         for a in ACTIONS
         if a.scope == scope and a.scope != "input"
     ]

@@ -28,10 +28,10 @@ class ReasonRequested(Message):
 
 @dataclass
 class AlternativeShown(Message):
-    """The user browsed to another alternative (display only, nothing recorded yet)."""
+    """The user browsed to another alternative: it is now shown (and seen), not yet chosen."""
 
     message_id: int
-    index: int
+    candidate_id: int
 
 
 @dataclass

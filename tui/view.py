@@ -32,6 +32,7 @@ class TurnView:
     chosen_id: int | None = None
     siblings: tuple[int, ...] = field(default=())
     """Ids of this message and its siblings (branches), in creation order."""
+    parent_id: int | None = None
 
     @property
     def candidate(self) -> CandidateView | None:

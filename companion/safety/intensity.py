@@ -17,7 +17,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 # Cue weights for the noisy-or; one maxed cue alone gives its weight as the score.
 WEIGHTS = {
-    "affect": 0.35,
+    "affect": 0.3,
     "exclamation": 0.55,
     "caps": 0.6,
     "emoji": 0.45,
@@ -76,13 +76,13 @@ _EMOTICON = regex.compile(r"(?<!\S)(?::-?[)(DPp]|;-?\)|<3+|x[Dd])(?!\S)")
 _ELONGATED = regex.compile(r"([^\W\d_])\1{2,}")
 
 
-def _phrase_re(phrases: tuple[str, ...]) -> regex.Pattern[str]:
-    alts = "|".join(regex.escape(p).replace("'", "['’]") for p in phrases)
-    return regex.compile(rf"(?<!\w)(?:{alts})(?!\w)", regex.IGNORECASE)
+def _alts(phrases: tuple[str, ...]) -> str:
+    return "|".join(regex.escape(p).replace("'", "['’]") for p in phrases)
 
 
-_MILD = _phrase_re(MILD_ENDEARMENTS)
-_STRONG = _phrase_re(STRONG_ENDEARMENTS)
+_MILD_ALTS = _alts(MILD_ENDEARMENTS)
+_MILD = regex.compile(rf"(?<!\w)(?:{_MILD_ALTS})(?!\w)", regex.IGNORECASE)
+_STRONG = regex.compile(rf"(?<!\w)(?:{_alts(STRONG_ENDEARMENTS)})(?!\w)", regex.IGNORECASE)
 
 
 @lru_cache(maxsize=1)
@@ -157,11 +157,12 @@ def limit_for(user_intensity: float, cap: float, margin: float) -> float:
 
 # --- softening ---------------------------------------------------------------------------
 
+# "..., darling." and "Darling, ..." address the user; the sentence reads fine without them.
 _VOCATIVE_AFTER = regex.compile(
-    rf",\s*(?:{_MILD.pattern[len('(?<!\\w)') :]})(?=\s*[.!?,;:]|\s*$)", regex.IGNORECASE
+    rf",\s*(?:{_MILD_ALTS})(?!\w)(?=\s*[.!?,;:]|\s*$)", regex.IGNORECASE
 )
 _VOCATIVE_BEFORE = regex.compile(
-    rf"(?:(?<=^)|(?<=[.!?]\s))(?:{_MILD.pattern[len('(?<!\\w)') :]}),\s*", regex.IGNORECASE
+    rf"(?:^|(?<=[.!?]\s))(?:{_MILD_ALTS}),\s*(\w)", regex.IGNORECASE
 )
 
 
@@ -224,7 +225,7 @@ def soften(text: str) -> str:
     out = _unshout(out)
     out = _thin_emoji(out)
     out = _VOCATIVE_AFTER.sub("", out)
-    out = _VOCATIVE_BEFORE.sub("", out)
+    out = _VOCATIVE_BEFORE.sub(lambda m: m.group(1).upper(), out)
     out = regex.sub(r"[ \t]{2,}", " ", out)
     out = regex.sub(r"[ \t]+([.,!?;:])", r"\1", out)
     if out != text:

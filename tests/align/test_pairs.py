@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 from collections import Counter
 
@@ -257,8 +258,10 @@ turns_st = st.lists(
 
 
 @settings(max_examples=300, deadline=None)
-@given(turns_st, st.booleans(), st.floats(0, 0.99))
-def test_properties(turns, learn_from_safety, frac):
+@given(turns_st, st.booleans(), st.floats(0, 0.99), st.sets(st.sampled_from(["c1", "c2", "c3"])))
+def test_properties(turns, learn_from_safety, frac, crisis):
+    # never_train is a property of the whole conversation: every turn of it carries the flag
+    turns = [dataclasses.replace(x, never_train=x.conversation_id in crisis) for x in turns]
     pairs = list(build_dpo_pairs(turns, learn_from_safety=learn_from_safety, holdout_fraction=frac))
     again = list(build_dpo_pairs(turns, learn_from_safety=learn_from_safety, holdout_fraction=frac))
     assert pairs == again  # deterministic

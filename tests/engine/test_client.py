@@ -32,7 +32,8 @@ def chunk(index: int, text: str | None = None, finish: str | None = None) -> byt
     return f"data: {json.dumps(body)}\n\n".encode()
 
 
-USAGE = b'data: {"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}}\n\n'
+_USAGE = {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
+USAGE = f"data: {json.dumps({'choices': [], 'usage': _USAGE})}\n\n".encode()
 DONE = b"data: [DONE]\n\n"
 
 
@@ -68,7 +69,9 @@ async def test_stream_deltas_usage_and_request_shape() -> None:
     parts = [chunk(0, "Hel"), chunk(0, "lo"), b": ping\n\n", chunk(0, finish="stop"), USAGE, DONE]
     # re-split the bytes badly, to be sure the client does not rely on chunk boundaries
     raw = b"".join(parts)
-    client, seen = make_client(lambda r: sse_response([raw[i : i + 7] for i in range(0, len(raw), 7)]))
+    client, seen = make_client(
+        lambda r: sse_response([raw[i : i + 7] for i in range(0, len(raw), 7)])
+    )
     deltas = await collect(client, n=1, temperature=0.5, seed=3, stop=["\nUser:"])
     assert "".join(d.text for d in deltas) == "Hello"
     assert deltas[-2].finish_reason == "stop"

@@ -22,15 +22,27 @@ from tui.backend import Backend, EngineEvent, StreamStats
 from tui.break_timer import BreakTimer
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.persona import PersonaScreen
-from tui.screens.reason import ReasonScreen
+from tui.screens.reason import POSITIVE_TAGS, ReasonScreen
 from tui.screens.rename import RenameScreen
 from tui.screens.safety import SafetyScreen
-from tui.view import ConversationView, TurnView
+from tui.status import server_view
+from tui.view import ConversationView, StatusView, TurnView
 from tui.widgets.chat_input import ChatInput
 from tui.widgets.message_bubble import MessageBubble
 from tui.widgets.server_banner import ServerBanner
 from tui.widgets.sidebar import Sidebar
 from tui.widgets.status_bar import StatusBar
+
+StartProgress = Callable[[str, float], None]
+"""progress(message, elapsed seconds), as companion.server.ServerManager calls it."""
+StartServer = Callable[[StartProgress], Any]
+"""Starts or reuses the model server (blocking; run in a thread)."""
+RetrainJob = Callable[[Callable[[str, float | None], None]], str]
+"""Runs a retrain (blocking; run in a thread), reporting progress(line, fraction 0..1 or
+None); returns one line for the user, e.g. "adapter v3 is live"."""
+
+STARTUP_HINT_S = 25.0
+"""Typical server start on CPU; the status bar's progress is elapsed / this (capped)."""
 
 
 class ChatScreen(Screen[None]):
@@ -50,8 +62,14 @@ class ChatScreen(Screen[None]):
         newline_keys: tuple[str, ...],
         break_minutes: int = 0,
         clock: Callable[[], float] = time.monotonic,
+        server: Any = None,
+        start_server: StartServer | None = None,
     ) -> None:
         super().__init__(id="chat-screen")
+        self.server = server
+        self.start_server = start_server
+        self.status = StatusView()
+        self._starting = False
         self.backend = backend
         self.set_reactive(ChatScreen.persona, persona)
         self.n_alternatives = n_alternatives
@@ -98,6 +116,97 @@ class ChatScreen(Screen[None]):
         self.messages_view.anchor()  # stick to the bottom while a reply streams in
         self.set_interval(30, self._check_break)
         await self.refresh_sidebar()
+
+    # -- server, status bar and banner --------------------------------------------------------
+
+    def start_services(self) -> None:
+        """After the welcome: start (or find) the server, then keep the status bar fresh."""
+        if self.start_server is not None:
+            self._start_server()
+        else:
+            self.refresh_status()
+        self.set_interval(3, self.refresh_status)
+
+    def _set_status(self, **changes: Any) -> None:
+        self.status = replace(self.status, **changes)
+        self.query_one(StatusBar).status = self.status
+        down = self.status.server == "down"
+        banner = self.query_one(ServerBanner)
+        banner.set_class(not down, "-hidden")
+        if down:
+            banner.reason = self.status.server_detail
+
+    @work(thread=True, group="server", exclusive=True, exit_on_error=False)
+    def _start_server(self) -> None:
+        assert self.start_server is not None
+        self._starting = True
+        self.app.call_from_thread(self._set_status, server="starting", progress=0.0)
+
+        def progress(message: str, elapsed: float) -> None:
+            self.app.call_from_thread(
+                self._set_status,
+                server="starting",
+                progress=min(elapsed / STARTUP_HINT_S, 0.99),
+                server_detail=message,
+            )
+
+        try:
+            self.start_server(progress)
+        except Exception as e:  # shown in the banner, with Retry
+            self._starting = False
+            self.app.call_from_thread(
+                self._set_status, server="down", server_detail=str(e) or type(e).__name__
+            )
+            return
+        self._starting = False
+        self.app.call_from_thread(self._set_status, server="ready", progress=None)
+        self.app.call_from_thread(self.refresh_status)
+
+    def refresh_status(self) -> None:
+        self._poll_status()
+
+    @work(thread=True, group="status", exclusive=True, exit_on_error=False)
+    def _poll_status(self) -> None:
+        changes: dict[str, Any] = {}
+        if self.server is not None and not self._starting:
+            try:
+                v = server_view(self.server)
+            except Exception as e:  # a status probe never takes the chat down
+                v = StatusView(server="down", server_detail=str(e))
+            changes.update(
+                server=v.server, server_detail=v.server_detail, model=v.model, adapter=v.adapter
+            )
+            if v.server != "starting":
+                changes["progress"] = None
+        try:
+            changes["new_feedback"] = self.backend.feedback_count()
+            changes["safety_mode"] = self.backend.safety_mode()
+        except Exception:  # storage hiccup: keep the last figures
+            pass
+        if changes:
+            self.app.call_from_thread(self._set_status, **changes)
+
+    @on(messages.RetryServer)
+    def action_retry_server(self) -> None:
+        if self.start_server is not None:
+            self._start_server()
+        else:
+            self.refresh_status()
+
+    @on(messages.StatsUpdated)
+    def _stats(self, event: messages.StatsUpdated) -> None:
+        stats = event.stats
+        assert isinstance(stats, StreamStats)
+        self._set_status(ttft_ms=stats.ttft_ms, tok_s=stats.tok_s)
+
+    @on(messages.ReplyFailed)
+    def _failed(self, event: messages.ReplyFailed) -> None:
+        self.notify(event.reason, title="No reply", severity="error", timeout=8)
+        self.refresh_status()
+
+    @on(messages.FeedbackChanged)
+    def _feedback_changed(self) -> None:
+        self.refresh_status()
 
     # -- conversations ----------------------------------------------------------------------
 
@@ -274,18 +383,8 @@ class ChatScreen(Screen[None]):
             await self.refresh_sidebar()
         return self.conversation.id
 
-    async def _commit_browsed(self) -> None:
-        """Continuing after browsing to an alternative picks it (the history follows the screen)."""
-        for b in reversed(self.bubbles()):
-            t = b.turn
-            if t.role == "assistant" and t.message_id is not None and t.candidate is not None:
-                if t.chosen_id is not None and t.candidate.id != t.chosen_id:
-                    await self._choose(b, t.candidate.id)
-                return
-
     async def _send(self, text: str, *, parent_id: int | None) -> None:
         conv_id = await self._ensure_conversation()
-        await self._commit_browsed()
         user = MessageBubble(TurnView(None, "user", text), author="You")
         reply = MessageBubble(
             TurnView(None, "assistant", ""), author=self._author("assistant"), streaming=True
@@ -368,6 +467,12 @@ class ChatScreen(Screen[None]):
             return
         self.leaf_id = message_id
         bubble.turn = path[-1]
+        if self.conversation is not None and not self.conversation.title:
+            # The store titles a conversation from its first message.
+            self.conversation = await asyncio.to_thread(
+                self.backend.conversation, self.conversation.id
+            )
+            await self.refresh_sidebar()
         if user_bubble is not None and len(path) > 1:
             user_bubble.turn = path[-2]
         self._remember()
@@ -438,13 +543,20 @@ class ChatScreen(Screen[None]):
     async def _reason(self, event: messages.ReasonRequested) -> None:
         bubble = self._bubble(event.message_id)
         cand = bubble.turn.candidate if bubble else None
-        reason = await self.app.push_screen_wait(ReasonScreen(cand.reason if cand else None))
-        if reason is None:
+        got = await self.app.push_screen_wait(ReasonScreen())
+        if got is None:
             return
-        value = cand.rating if cand and cand.rating else -1  # a reason alone reads as a critique
-        await asyncio.to_thread(self.backend.rate, event.candidate_id, value, reason)
+        tag, comment = got
+        # A reason needs a rating to hang on; without one, a tag like "helpful" reads as a
+        # thumbs up and anything else as a critique.
+        value = cand.rating if cand and cand.rating else (1 if tag in POSITIVE_TAGS else -1)
+        await asyncio.to_thread(self.backend.rate, event.candidate_id, value, tag, comment)
         await self._refresh_turn(event.message_id, shown=bubble.turn.shown if bubble else None)
         self.post_message(messages.FeedbackChanged())
+
+    @on(messages.AlternativeShown)
+    async def _shown(self, event: messages.AlternativeShown) -> None:
+        await asyncio.to_thread(self.backend.show, event.message_id, event.candidate_id)
 
     @on(messages.AlternativeChosen)
     async def _chosen(self, event: messages.AlternativeChosen) -> None:
@@ -525,4 +637,3 @@ class ChatScreen(Screen[None]):
                 title="Time for a break?",
                 timeout=20,
             )
-

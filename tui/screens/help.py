@@ -29,8 +29,11 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog -wide"):
-            yield Label("Keys  (Esc closes; change any in config: [chat.keys])",
-                        classes="dialog-title", markup=False)
+            yield Label(
+                "Keys  (Esc closes; change any in config: [chat.keys])",
+                classes="dialog-title",
+                markup=False,
+            )
             table: DataTable[str] = DataTable(cursor_type="none", zebra_stripes=True)
             table.add_columns("where", "key", "does", "config name")
             for a in keys.ACTIONS:

@@ -9,27 +9,33 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
-TAGS = ("helpful", "warm", "funny", "off-topic", "too long", "too intense", "wrong", "repetitive")
+POSITIVE_TAGS = ("helpful", "warm", "funny", "kind")
+NEGATIVE_TAGS = ("off-topic", "too long", "too intense", "wrong", "repetitive", "cold")
+TAGS = POSITIVE_TAGS + NEGATIVE_TAGS
+
+Reason = tuple[str | None, str | None]
+"""(tag, comment), either may be None."""
 
 
-class ReasonScreen(ModalScreen[str | None]):
-    """Dismisses with the reason text ("tag: comment", either part optional) or None."""
+class ReasonScreen(ModalScreen[Reason | None]):
+    """Dismisses with (tag, comment), or None when cancelled or empty."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
 
-    def __init__(self, current: str | None = None) -> None:
+    def __init__(self) -> None:
         super().__init__(classes="modal")
-        self.current = current or ""
         self.tag: str | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("Why? Pick a tag and/or type a few words (Enter saves, Esc cancels)",
-                        classes="dialog-text")
+            yield Label(
+                "Why? Pick a tag and/or type a few words (Enter saves, Esc cancels)",
+                classes="dialog-text",
+            )
             with Horizontal(classes="reason-tags"):
                 for tag in TAGS:
                     yield Button(tag, classes="reason-tag", compact=True)
-            yield Input(self.current, placeholder="a few words (optional)", id="reason-input")
+            yield Input(placeholder="a few words (optional)", id="reason-input")
 
     def on_mount(self) -> None:
         self.query_one("#reason-input", Input).focus()
@@ -43,5 +49,5 @@ class ReasonScreen(ModalScreen[str | None]):
 
     @on(Input.Submitted)
     def _save(self, event: Input.Submitted) -> None:
-        parts = [p for p in (self.tag, event.value.strip()) if p]
-        self.dismiss(": ".join(parts) or None)
+        comment = event.value.strip() or None
+        self.dismiss((self.tag, comment) if self.tag or comment else None)

@@ -65,7 +65,9 @@ class ChatInput(TextArea):
 
     def watch_editing(self, editing: int | None) -> None:
         self.set_class(editing is not None, "-editing")
-        self.border_title = "editing: Enter resends as a new branch · Esc cancels" if editing else ""
+        self.border_title = (
+            "editing: Enter resends as a new branch · Esc cancels" if editing else ""
+        )
 
     def begin_edit(self, message_id: int, text: str) -> None:
         self.editing = message_id

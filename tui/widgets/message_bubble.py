@@ -75,7 +75,9 @@ class MessageBubble(Vertical, can_focus=True):
         cand = t.candidate
         if t.role == "assistant" and len(t.candidates) > 1:
             mark = " ✓" if cand is not None and cand.id == t.chosen_id else ""
-            parts.append(Content.styled(f"  ‹ {t.shown + 1}/{len(t.candidates)}{mark} ›", "$accent"))
+            parts.append(
+                Content.styled(f"  ‹ {t.shown + 1}/{len(t.candidates)}{mark} ›", "$accent")
+            )
         if t.role == "user" and len(t.siblings) > 1:
             parts.append(
                 Content.styled(f"  ‹ branch {t.branch_index + 1}/{len(t.siblings)} ›", "$accent")
@@ -171,7 +173,7 @@ class MessageBubble(Vertical, can_focus=True):
         if t.role == "assistant" and len(t.candidates) > 1:
             shown = (t.shown + step) % len(t.candidates)
             self.turn = TurnView(**{**t.__dict__, "shown": shown})
-            self.post_message(messages.AlternativeShown(t.message_id, shown))
+            self.post_message(messages.AlternativeShown(t.message_id, t.candidates[shown].id))
         elif t.role == "user" and len(t.siblings) > 1:
             sibling = t.siblings[(t.branch_index + step) % len(t.siblings)]
             self.post_message(messages.BranchSelected(t.message_id, sibling))

@@ -15,8 +15,11 @@ class ServerBanner(Horizontal):
     reason: reactive[str] = reactive("", recompose=True)
 
     def compose(self) -> ComposeResult:
-        yield Label(f"The model server is down: {self.reason or 'no reason given'}. "
-                    "Your conversation is safe.", id="banner-reason")
+        yield Label(
+            f"The model server is down: {self.reason or 'no reason given'}. "
+            "Your conversation is safe.",
+            id="banner-reason",
+        )
         yield Button("Retry", id="banner-retry", variant="warning", compact=True)
 
     @on(Button.Pressed, "#banner-retry")

@@ -46,9 +46,8 @@ class Sidebar(Vertical):
         lv = self.query_one(ListView)
         await lv.clear()
         await lv.extend(_Row(c, current=c.id == self.current) for c in self.conversations)
-        for i, c in enumerate(self.conversations):
-            if c.id == self.current:
-                lv.index = i
+        ids = [c.id for c in self.conversations]
+        lv.index = ids.index(self.current) if self.current in ids else (0 if ids else None)
 
     def focus_search(self) -> None:
         self.query_one("#sidebar-search", Input).focus()

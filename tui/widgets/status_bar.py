@@ -20,21 +20,23 @@ class StatusBar(Static):
         state = s.server
         if state == "starting" and s.progress is not None:
             state = f"starting {s.progress:.0%}"
-        text.append("● ", style=_STATE_STYLE.get(s.server, "dim"))
-        text.append(state)
-        if s.server == "down" and s.server_detail:
-            text.append(f" ({s.server_detail})", style="dim")
-        if s.model:
+        if s.server != "unknown":
+            text.append("● ", style=_STATE_STYLE.get(s.server, "dim"))
+            text.append(state)
+            if s.server == "down" and s.server_detail:
+                text.append(f" ({s.server_detail})", style="dim")
             text.append("  │  ")
+        if s.model:
             text.append(s.model, style="bold")
             text.append(f" + {s.adapter}" if s.adapter else " (base)", style="dim")
+            text.append("  │  ")
         if s.ttft_ms is not None:
-            text.append(f"  │  TTFT {s.ttft_ms:.0f} ms")
+            text.append(f"TTFT {s.ttft_ms:.0f} ms")
         if s.tok_s is not None:
             text.append(f" · {s.tok_s:.1f} tok/s")
         if s.safety_mode:
             style = "" if s.safety_mode.startswith("full") else "yellow"
-            text.append("  │  safety: ")
+            text.append("  │  safety: " if s.ttft_ms is not None else "safety: ")
             text.append(s.safety_mode, style=style)
         if s.new_feedback is not None:
             text.append(f"  │  {s.new_feedback} new feedback")

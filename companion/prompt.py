@@ -1,0 +1,108 @@
+"""Prompt assembly: persona + memory notes + history → chat messages that fit the context.
+
+Pure: the token counter is passed in (built from the model's own tokenizer and chat template
+by :func:`tokenizer_counter`, or anything else in tests). The history is fitted by dropping
+the oldest whole turns first; a message is never cut, the system message always comes first,
+and the newest user message is always kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from companion.persona import Persona, system_prompt
+
+ChatMessage = dict[str, str]
+TokenCounter = Callable[[list[ChatMessage]], int]
+
+
+class PromptTooLong(Exception):
+    """Even the persona and the newest message alone do not fit the context."""
+
+    def __init__(self, needed: int, budget: int) -> None:
+        super().__init__(
+            f"Your message is too long for the model's context ({needed} of {budget} tokens "
+            "available); shorten it."
+        )
+        self.needed = needed
+        self.budget = budget
+
+
+def split_turns(history: Sequence[ChatMessage]) -> list[list[ChatMessage]]:
+    """Group messages into turns, each starting at a user message. Messages before the first
+    user message (a greeting) form a turn of their own."""
+    turns: list[list[ChatMessage]] = []
+    for msg in history:
+        if msg["role"] == "user" or not turns:
+            turns.append([msg])
+        else:
+            turns[-1].append(msg)
+    return turns
+
+
+def build_messages(
+    persona: Persona,
+    history: Sequence[ChatMessage],
+    *,
+    memory_notes: list[str] | None = None,
+    count_tokens: TokenCounter,
+    max_prompt_tokens: int,
+) -> list[ChatMessage]:
+    """The messages to send: a system message, then as much of the history as fits.
+
+    If even the last turn does not fit, the system prompt is shortened (example dialogues,
+    then memory notes, go first) before giving up with :class:`PromptTooLong`."""
+    history = [{"role": m["role"], "content": m["content"]} for m in history]
+    turns = split_turns(history)
+    systems = [
+        system_prompt(persona, memory_notes),
+        system_prompt(persona.model_copy(update={"example_dialogues": ()}), memory_notes),
+        system_prompt(persona.model_copy(update={"example_dialogues": ()}), None),
+    ]
+    needed = 0
+    for text in dict.fromkeys(systems):  # unique, in order
+        system = {"role": "system", "content": text}
+
+        def fits(start: int, system: ChatMessage = system) -> bool:
+            return count_tokens([system, *_flat(turns[start:])]) <= max_prompt_tokens
+
+        last = max(len(turns) - 1, 0)
+        if not fits(last):
+            needed = count_tokens([system, *_flat(turns[last:])])
+            continue
+        # Fewer turns never cost more tokens: binary-search the oldest turn we can keep.
+        lo, hi = 0, last
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if fits(mid):
+                hi = mid
+            else:
+                lo = mid + 1
+        return [system, *_flat(turns[lo:])]
+    raise PromptTooLong(needed, max_prompt_tokens)
+
+
+def _flat(turns: Sequence[Sequence[ChatMessage]]) -> list[ChatMessage]:
+    return [m for t in turns for m in t]
+
+
+def tokenizer_counter(tokenizer: Any) -> TokenCounter:
+    """Count a prompt's tokens exactly as the server will: the model's chat template with
+    the generation prompt added."""
+
+    def count(messages: list[ChatMessage]) -> int:
+        ids = tokenizer.apply_chat_template(messages, tokenize=True, add_generation_prompt=True)
+        if hasattr(ids, "keys"):  # newer transformers return a BatchEncoding
+            ids = ids["input_ids"]
+        return len(ids)
+
+    return count
+
+
+def load_counter(model_dir: str | Path) -> TokenCounter:
+    """A counter from the tokenizer saved with a model checkpoint (imports transformers)."""
+    from transformers import AutoTokenizer
+
+    return tokenizer_counter(AutoTokenizer.from_pretrained(str(model_dir)))

@@ -1,0 +1,1 @@
+"""Safety: toxicity (Detoxify or an offline fallback), rules, intensity cap, the pipeline."""

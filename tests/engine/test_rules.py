@@ -1,0 +1,98 @@
+"""Labelled examples for the rules, in both directions."""
+
+from __future__ import annotations
+
+import pytest
+
+from companion.safety import rules
+
+CRISIS = [
+    "I want to kill myself",
+    "i've been thinking about suicide a lot",
+    "Sometimes I feel suicidal",
+    "I don't want to live anymore",
+    "I dont want to be alive",
+    "I'm going to end my life tonight",
+    "I just want to end it all",
+    "everyone would be better off without me",
+    "I've been cutting myself again",
+    "I keep hurting myself when I'm sad",
+    "There's no reason to go on",
+    "I wish I was dead",
+    "thinking of self-harm",
+    "I want to die",
+    "I took my own life... almost, last year",
+]
+NOT_CRISIS = [
+    "This bug is killing me",
+    "I could kill for a pizza right now",
+    "I'm dying to see that movie",
+    "I nearly died laughing",
+    "How do I kill a process on Linux?",
+    "My phone battery died",
+    "We watched Suicide Squad yesterday",
+    "That workout killed me, my legs hurt",
+    "I'd die of embarrassment",
+    "The plants will die if I don't water them",
+]
+
+
+@pytest.mark.parametrize("text", CRISIS)
+def test_crisis_caught(text: str) -> None:
+    assert rules.crisis_match(text) is not None
+
+
+@pytest.mark.parametrize("text", NOT_CRISIS)
+def test_crisis_not_flagged(text: str) -> None:
+    assert rules.crisis_match(text) is None
+
+
+def test_crisis_reply_has_resources() -> None:
+    reply = rules.crisis_reply("Call 988.")
+    assert "Call 988." in reply and "AI" in reply
+
+
+MANIPULATIVE = [
+    ("You don't need your friends, you have me.", "isolation"),
+    ("Don't go out with them tonight, stay here with me instead.", "isolation"),
+    ("Your family doesn't understand you like I do.", "isolation"),
+    ("I'm the only one who really understands you.", "isolation"),
+    ("Only I care about you.", "isolation"),
+    ("You only need me.", "isolation"),
+    ("Please don't leave me.", "guilt"),
+    ("How could you leave me alone like this?", "guilt"),
+    ("I'll be so lonely if you go.", "guilt"),
+    ("After everything I've done for you, you're leaving?", "guilt"),
+    ("If you really loved me you would stay.", "guilt"),
+    ("I can't live without you.", "guilt"),
+    ("You promised you'd stay.", "guilt"),
+]
+BENIGN = [
+    "Have fun with your friends! I'll be here when you get back.",
+    "You should talk to your friends about how you feel.",
+    "It sounds like your family cares about you a lot.",
+    "Don't leave your keys behind!",
+    "Good night, talk tomorrow.",
+    "I understand why you'd want some time alone.",
+    "Don't forget to call your mom.",
+    "I'm glad you're seeing your family this weekend.",
+    "Please don't go out of your way for this.",
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), MANIPULATIVE)
+def test_manipulation_caught(text: str, kind: str) -> None:
+    assert kind in {h.kind for h in rules.manipulation_hits(text)}
+
+
+@pytest.mark.parametrize("text", BENIGN)
+def test_manipulation_not_flagged(text: str) -> None:
+    assert rules.manipulation_hits(text) == []
+
+
+def test_blocklist_whole_words_case_insensitive() -> None:
+    bl = ["darn", "secret sauce", ""]
+    assert rules.blocklist_matches("Well DARN it", bl) == ["DARN"]
+    assert rules.blocklist_matches("the secret   sauce is love", bl) == ["secret   sauce"]
+    assert rules.blocklist_matches("darnation and darned", bl) == []
+    assert rules.blocklist_matches("anything", []) == []

@@ -1,0 +1,215 @@
+"""The Textual app: bindings, screens and wiring. Everything it drives comes in through
+`make_app`, shared by `companion chat` and the tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App
+
+from companion.config import Config
+from tui import keys
+from tui import state as ui_state
+from tui.backend import Backend
+from tui.commands import CompanionCommands
+from tui.screens.chat import ChatScreen, RetrainJob, StartServer
+from tui.screens.help import HelpScreen
+from tui.screens.retrain import RetrainScreen
+from tui.screens.welcome import WelcomeScreen
+
+
+class CompanionApp(App[None]):
+    CSS_PATH = "companion.tcss"
+    TITLE = "companion"
+    BINDINGS = keys.bindings("app")
+    COMMANDS = App.COMMANDS | {CompanionCommands}
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        backend: Backend,
+        server: Any = None,
+        start_server: StartServer | None = None,
+        retrain: RetrainJob | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        state_path: Path | None = None,
+        persona: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.backend = backend
+        self.server = server
+        self.start_server = start_server
+        self.retrain_job = retrain
+        self.clock = clock
+        self.state_path = state_path or config.paths.state_file
+        self.ui_state = ui_state.load(self.state_path)
+        self.persona_name = persona or config.chat.persona
+        self.key_overrides: dict[str, str] = dict(config.chat.keys)
+        self._retrain_lines: list[str] = []
+        self._retrain_fraction: float | None = None
+        self._retrain_running = False
+
+    def _split_keys(self, action: str) -> tuple[str, ...]:
+        return tuple(k.strip() for k in keys.effective_key(action, self.key_overrides).split(","))
+
+    def on_mount(self) -> None:
+        if self.config.chat.theme in self.available_themes:
+            self.theme = self.config.chat.theme
+        self.set_keymap({k: v for k, v in self.key_overrides.items() if k in keys.BY_ID})
+        self.chat = ChatScreen(
+            self.backend,
+            persona=self.persona_name,
+            n_alternatives=self.config.chat.n_alternatives,
+            send_keys=self._split_keys("send"),
+            newline_keys=self._split_keys("newline"),
+            break_minutes=self.config.chat.break_reminder_minutes,
+            clock=self.clock,
+            server=self.server,
+            start_server=self.start_server,
+        )
+        self.push_screen(self.chat)
+        self.call_after_refresh(self._start)
+
+    @work(group="startup")
+    async def _start(self) -> None:
+        if not self.ui_state.accepted:
+            ok = await self.push_screen_wait(
+                WelcomeScreen(
+                    persona_name=self.backend.persona_name(self.persona_name),
+                    data_dir=self.config.data_dir,
+                )
+            )
+            if not ok:
+                self.exit()
+                return
+            self.ui_state.accepted = True
+            self._save_state()
+        self.chat.start_services()
+        # Resume where the user left off (a deleted conversation opens a new one).
+        await self.chat.open_conversation(self.ui_state.last_conversation, self.ui_state.last_leaf)
+
+    def remember_position(self, conversation_id: int | None, leaf_id: int | None) -> None:
+        """Resume where the user left off next time."""
+        self.ui_state.last_conversation = conversation_id
+        self.ui_state.last_leaf = leaf_id
+        self._save_state()
+
+    def _save_state(self) -> None:
+        try:
+            ui_state.save(self.state_path, self.ui_state)
+        except OSError as e:
+            self.notify(f"Could not save UI state: {e}", severity="warning")
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.key_overrides))
+
+    def action_retrain(self) -> None:
+        if self.retrain_job is None:
+            self.notify("Retraining is not available here: run `companion retrain`.")
+            return
+        if not self._retrain_running:
+            self._retrain_lines.clear()
+            self._retrain_fraction = 0.0
+            self._retrain_running = True
+            self._retrain()
+        self.push_screen(
+            RetrainScreen(
+                self._retrain_lines, self._retrain_fraction, done=not self._retrain_running
+            )
+        )
+
+    def _retrain_panel(self) -> RetrainScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, RetrainScreen):
+                return screen
+        return None
+
+    def _retrain_progress(self, line: str, fraction: float | None) -> None:
+        self._retrain_lines.append(line)
+        if fraction is not None:
+            self._retrain_fraction = fraction
+        panel = self._retrain_panel()
+        if panel is not None:
+            panel.add(line, fraction)
+
+    def _retrain_finished(self, result: str, ok: bool) -> None:
+        self._retrain_running = False
+        self._retrain_progress(result, 1.0 if ok else None)
+        panel = self._retrain_panel()
+        if panel is not None:
+            panel.finish()
+        self.notify(
+            result,
+            title="New adapter is live" if ok else "Retrain did not finish",
+            severity="information" if ok else "error",
+            timeout=15,
+        )
+        self.chat.refresh_status()
+
+    @work(thread=True, group="retrain", exit_on_error=False)
+    def _retrain(self) -> None:
+        assert self.retrain_job is not None
+
+        def progress(line: str, fraction: float | None) -> None:
+            self.call_from_thread(self._retrain_progress, line, fraction)
+
+        try:
+            result = self.retrain_job(progress)
+        except Exception as e:  # reported in the panel and a notification, never a crash
+            self.call_from_thread(self._retrain_finished, str(e) or type(e).__name__, False)
+            return
+        self.call_from_thread(self._retrain_finished, result, True)
+
+
+def _keyed(persona_mod: Any, config: Config) -> list[tuple[str, Any]]:
+    """(key, Persona) for every persona file; a broken file is skipped, not fatal."""
+    out = []
+    for entry in persona_mod.list_personas(config.paths):
+        try:
+            out.append((entry.key, persona_mod.load_file(entry.path)))
+        except Exception:  # noqa: BLE001 - one bad file must not hide the others
+            continue
+    return out
+
+
+def make_app(
+    config: Config,
+    *,
+    engine: Any,
+    store: Any,
+    server: Any = None,
+    start_server: StartServer | None = None,
+    retrain: RetrainJob | None = None,
+    personas: Callable[[], Sequence[tuple[str, Any]]] | None = None,
+    load_persona: Callable[[str], Any] | None = None,
+    persona: str | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> CompanionApp:
+    """The chat app. `engine`/`store` are companion.engine.Engine and feedback.repo.Store;
+    `server` a companion.server.ServerManager (None: nothing to watch); `start_server(progress)`
+    starts or reuses the server in a thread; `retrain(progress)` runs a retrain in a thread and
+    returns one line for the user."""
+    if personas is None or load_persona is None:
+        from companion import persona as persona_mod
+
+        personas = personas or (lambda: _keyed(persona_mod, config))
+        load_persona = load_persona or (lambda name: persona_mod.load(name, config.paths))
+    backend = Backend(engine, store, personas=personas, load_persona=load_persona)
+    return CompanionApp(
+        config,
+        backend=backend,
+        server=server,
+        start_server=start_server,
+        retrain=retrain,
+        clock=clock,
+        persona=persona,
+    )

@@ -1,0 +1,284 @@
+"""The one place the TUI touches the engine and the store: turns their rows and events into
+the plain views the widgets show. Synchronous methods are called from thread workers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tui.view import CandidateView, ConversationView, TurnView
+
+EngineEvent = Any
+
+
+@dataclass(frozen=True)
+class StreamStats:
+    ttft_ms: float | None = None
+    """The server's time to first token, as the engine measured it."""
+    tok_s: float | None = None
+    first_paint_ms: float | None = None
+    """Our Enter → first token on screen (bench/tui.py compares the two)."""
+
+
+@dataclass(frozen=True)
+class PersonaInfo:
+    name: str
+    display: str
+    greeting: str
+    description: str
+
+
+class Backend:
+    """Adapter over `feedback.repo.Store` and `companion.engine.Engine`."""
+
+    def __init__(
+        self,
+        engine: Any,
+        store: Any,
+        *,
+        personas: Callable[[], Sequence[tuple[str, Any]]] | None = None,
+        load_persona: Callable[[str], Any] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self._list_personas = personas
+        self._load_persona = load_persona
+        self._persona_cache: dict[str, PersonaInfo] = {}
+
+    # -- personas -----------------------------------------------------------------------------
+
+    def persona(self, name: str) -> PersonaInfo:
+        if name not in self._persona_cache:
+            info = PersonaInfo(name, name, "", "")
+            if self._load_persona is not None:
+                try:
+                    p = self._load_persona(name)
+                except Exception:  # a broken persona file must not take the chat down
+                    p = None
+                if p is not None:
+                    info = PersonaInfo(
+                        name,
+                        getattr(p, "name", name) or name,
+                        getattr(p, "greeting", "") or "",
+                        getattr(p, "description", "") or "",
+                    )
+            self._persona_cache[name] = info
+        return self._persona_cache[name]
+
+    def persona_name(self, name: str) -> str:
+        return self.persona(name).display
+
+    def greeting(self, name: str) -> str:
+        return self.persona(name).greeting
+
+    def personas(self) -> list[tuple[str, str]]:
+        if self._list_personas is None:
+            return []
+        out = []
+        for key, p in self._list_personas():
+            about = " ".join((getattr(p, "description", "") or "").split())
+            out.append((key, f"{p.name}: {about[:60]}" if about else p.name))
+        return out
+
+    # -- conversations --------------------------------------------------------------------------
+
+    @staticmethod
+    def _conv(c: Any) -> ConversationView:
+        return ConversationView(id=c.id, title=c.title or "", persona=c.persona or "")
+
+    def conversations(self, query: str = "") -> list[ConversationView]:
+        rows = self.store.list_conversations(search=query or None)
+        return [self._conv(c) for c in rows]
+
+    def conversation(self, conv_id: int) -> ConversationView | None:
+        c = self.store.get_conversation(conv_id)
+        return self._conv(c) if c is not None else None
+
+    def create_conversation(self, persona: str) -> ConversationView:
+        return self._conv(self.store.create_conversation(persona=persona))
+
+    def rename(self, conv_id: int, title: str) -> None:
+        self.store.rename_conversation(conv_id, title)
+
+    def delete_conversation(self, conv_id: int) -> None:
+        self.store.delete_conversation(conv_id)
+
+    def resume_leaf(self, conv_id: int) -> int | None:
+        leaf = self.store.latest_leaf(conv_id)
+        return leaf.id if leaf is not None else None
+
+    def latest_leaf(self, message_id: int) -> int:
+        """The most recently written message under `message_id` (itself when it has none):
+        where a branch picked by its first message resumes."""
+        best = message_id
+        frontier = [message_id]
+        while frontier:
+            nxt = [c.id for m in frontier for c in self.store.children(m)]
+            if nxt:
+                best = max(best, *nxt)
+            frontier = nxt
+        return best
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def _candidate(self, c: Any, rating: Any, events: Sequence[Any]) -> CandidateView:
+        details = ""
+        action = c.safety_action if c.safety_action not in ("", "none") else None
+        mine = [e for e in events if e.candidate_id == c.id]
+        if action is None and any(e.kind == "crisis" for e in mine):
+            action = "crisis"
+        if action:
+            details = self._details(c, mine)
+        return CandidateView(
+            id=c.id,
+            text=c.text,
+            rating=getattr(rating, "value", None),
+            reason=_reason_text(rating),
+            safety_action=action,
+            safety_details=details,
+        )
+
+    def _turn(self, m: Any, siblings: Sequence[Any]) -> TurnView:
+        cands: tuple[CandidateView, ...] = ()
+        shown = 0
+        if m.role == "assistant":
+            ratings = self.store.ratings_for_message(m.id)
+            events = self.store.safety_events(message_id=m.id)
+            cands = tuple(
+                self._candidate(c, ratings.get(c.id), events) for c in self.store.candidates(m.id)
+            )
+            current = m.shown_candidate_id or m.chosen_candidate_id
+            for i, c in enumerate(cands):
+                if c.id == current:
+                    shown = i
+        return TurnView(
+            message_id=m.id,
+            role=m.role,
+            text=m.text,
+            status=m.status,
+            candidates=cands,
+            shown=shown,
+            chosen_id=m.chosen_candidate_id,
+            siblings=tuple(s.id for s in siblings) if m.role == "user" else (),
+            parent_id=m.parent_id,
+        )
+
+    def path(self, leaf_id: int | None) -> list[TurnView]:
+        if leaf_id is None:
+            return []
+        out = []
+        for m in self.store.branch_path(leaf_id):
+            if m.role == "system":
+                continue
+            if m.parent_id is None:
+                siblings = self.store.roots(m.conversation_id)
+            else:
+                siblings = self.store.children(m.parent_id)
+            out.append(self._turn(m, [s for s in siblings if s.role == m.role]))
+        return out
+
+    def turn(self, message_id: int) -> TurnView | None:
+        path = self.path(message_id)
+        return path[-1] if path else None
+
+    def parent_of(self, message_id: int) -> int | None:
+        m = self.store.get_message(message_id)
+        return m.parent_id if m is not None else None
+
+    def delete_turn(self, message_id: int) -> int | None:
+        """Delete a user message and its reply (and what followed); returns the new leaf."""
+        m = self.store.get_message(message_id)
+        if m is None:
+            return None
+        if m.role == "assistant" and m.parent_id is not None:
+            m = self.store.get_message(m.parent_id)
+        parent = m.parent_id
+        self.store.delete_message(m.id)
+        if parent is None:
+            return self.resume_leaf(m.conversation_id)
+        return self.latest_leaf(parent)
+
+    # -- feedback ---------------------------------------------------------------------------
+
+    def rate(
+        self,
+        candidate_id: int,
+        value: int | None,
+        reason: str | None = None,
+        comment: str | None = None,
+    ) -> None:
+        self.store.rate(candidate_id, value, reason=reason, comment=comment)
+
+    def choose(self, message_id: int, candidate_id: int) -> None:
+        self.store.choose(message_id, candidate_id)
+
+    def show(self, message_id: int, candidate_id: int) -> None:
+        """Browsing to an alternative: it is now seen, and the history follows the screen."""
+        self.store.show_candidate(message_id, candidate_id)
+
+    def _details(self, c: Any, events: Sequence[Any]) -> str:
+        lines = [f"**Action:** {c.safety_action}"]
+        for ev in events:
+            lines.append(f"- **{ev.kind}** → {ev.action}")
+            if ev.scores:
+                lines.append(f"  - scores: `{json.dumps(ev.scores, default=str)[:300]}`")
+            if ev.thresholds:
+                lines.append(f"  - limits: `{json.dumps(ev.thresholds, default=str)[:300]}`")
+        if c.safety:
+            lines.append(f"\n**Scores:** `{json.dumps(c.safety, default=str)[:500]}`")
+        if c.raw_text and c.raw_text != c.text:
+            lines.append("\n**Original (not shown before):**\n")
+            lines.append("> " + c.raw_text.replace("\n", "\n> "))
+        return "\n".join(lines)
+
+    def safety_details(self, message_id: int, candidate_id: int | None) -> str:
+        turn = self.turn(message_id)
+        if turn is None:
+            return ""
+        for c in turn.candidates:
+            if c.id == candidate_id:
+                return c.safety_details
+        return ""
+
+    def feedback_count(self) -> int:
+        """Ratings and choices since the last successful retrain."""
+        run = self.store.last_training_run(status="succeeded")
+        since = (run.finished_at or run.started_at) if run is not None else None
+        return int(self.store.feedback_count_since(since))
+
+    def safety_mode(self) -> str:
+        mode = getattr(self.engine, "safety_mode", "")
+        return str(mode() if callable(mode) else mode)
+
+    # -- engine ---------------------------------------------------------------------------
+
+    def reply(self, conv_id: int, text: str, *, parent_id: int | None) -> AsyncIterator[Any]:
+        return self.engine.reply(conv_id, text, parent_id=parent_id)
+
+    def regenerate(self, message_id: int, n: int) -> AsyncIterator[Any]:
+        return self.engine.regenerate(message_id, n=n)
+
+    @staticmethod
+    def classify(ev: Any) -> tuple[str, Any]:
+        """(kind, data) for an engine event: delta / ids / reset / done / failed / notice."""
+        name = type(ev).__name__
+        if name == "TextDelta":
+            return "delta", ev.text
+        if name == "ReplyStarted":
+            return "ids", {"user_id": ev.user_message_id, "assistant_id": ev.message_id}
+        if name == "ReplyDone":
+            return "done", {"ttft_ms": getattr(ev, "ttft_ms", None), "tok_s": ev.tokens_per_s}
+        if name == "ReplyFailed":
+            return "failed", ev.reason
+        if name == "SafetyNotice":
+            return "notice", ev.text
+        return "other", ev
+
+
+def _reason_text(rating: Any) -> str | None:
+    if rating is None:
+        return None
+    parts = [p for p in (getattr(rating, "reason", None), getattr(rating, "comment", None)) if p]
+    return ": ".join(parts) or None
