@@ -105,16 +105,16 @@ class PreferencePair:
     """One DPO pair; ``id`` is a content hash, so equal content gives an equal id."""
 
     id: str
-    conversation_id: str
-    message_id: str
+    conversation_id: int | str
+    message_id: int | str
     source: Source
     prompt: list[Message]
     chosen_text: str
     rejected_text: str
     persona: str | None = None
     split: Split = "train"
-    chosen_candidate_id: str | None = None
-    rejected_candidate_id: str | None = None
+    chosen_candidate_id: Any = None
+    rejected_candidate_id: Any = None
 
     @property
     def chosen(self) -> list[Message]:
@@ -150,8 +150,8 @@ class PreferencePair:
         rejected = _side_text(row["rejected"])
         return cls(
             id=row.get("id") or content_hash(prompt, chosen, rejected),
-            conversation_id=str(row.get("conversation_id", "")),
-            message_id=str(row.get("message_id", "")),
+            conversation_id=row.get("conversation_id", ""),
+            message_id=row.get("message_id", ""),
             source=row.get("source", "picked"),
             prompt=prompt,
             chosen_text=chosen,
@@ -204,11 +204,20 @@ def approx_tokens(text: str) -> int:
     return math.ceil(len(text) / 3.5)
 
 
-def _context(turn: Any) -> list[Message]:
+SystemPrompt = Callable[[Any], "str | None"]
+"""persona name → its system prompt (None: none); the store's context has no system message."""
+
+
+def _context(turn: Any, system_prompt: SystemPrompt | None = None) -> list[Message]:
     ctx = getattr(turn, "context", None)
     if ctx is None:
         ctx = getattr(turn, "messages", None) or []
-    return [{"role": str(m["role"]), "content": str(m["content"] or "")} for m in ctx]
+    out = [{"role": str(m["role"]), "content": str(m["content"] or "")} for m in ctx]
+    if out and out[0]["role"] != "system" and system_prompt is not None:
+        text = system_prompt(getattr(turn, "persona", None))
+        if text:
+            out.insert(0, {"role": "system", "content": text})
+    return out
 
 
 def _is_blocked(c: CandidateLike) -> bool:
@@ -320,10 +329,12 @@ def build_dpo_pairs(
     max_tokens: int | None = None,
     count_tokens: Callable[[str], int] = approx_tokens,
     seen: set[str] | None = None,
+    system_prompt: SystemPrompt | None = None,
 ) -> Iterator[PreferencePair]:
     """Stream preference pairs from turns (rules in the module docstring).
 
     ``seen`` holds content hashes already emitted (pass the store's to build incrementally).
+    ``system_prompt`` maps a turn's persona to the system prompt put first in ``prompt``.
     ``max_tokens`` drops the oldest context messages (never the system prompt or the last user
     message) until prompt + longer side fits, and drops the pair if it still does not.
 
@@ -345,7 +356,7 @@ def build_dpo_pairs(
         # candidates, so rule 2 sees every thumbs given to that context.
         pools: dict[str, tuple[TurnLike, list[Message], list[Sequence[CandidateLike]]]] = {}
         for t in conv:
-            ctx = _context(t)
+            ctx = _context(t, system_prompt)
             if not ctx:
                 continue
             key = _ctx_key(ctx)
@@ -376,16 +387,16 @@ def build_dpo_pairs(
                 seen.add(h)
                 yield PreferencePair(
                     id=h,
-                    conversation_id=str(first.conversation_id),
-                    message_id=str(first.message_id),
+                    conversation_id=first.conversation_id,
+                    message_id=first.message_id,
                     source=raw.source,
                     prompt=fitted,
                     chosen_text=chosen,
                     rejected_text=rejected,
                     persona=getattr(first, "persona", None),
                     split=split_of(first.conversation_id, holdout_fraction),
-                    chosen_candidate_id=str(raw.chosen.id),
-                    rejected_candidate_id=str(raw.rejected.id),
+                    chosen_candidate_id=getattr(raw.chosen, "id", None),
+                    rejected_candidate_id=getattr(raw.rejected, "id", None),
                 )
 
 
@@ -431,6 +442,7 @@ def build_kto_rows(
     split: Split | None = "train",
     max_tokens: int | None = None,
     count_tokens: Callable[[str], int] = approx_tokens,
+    system_prompt: SystemPrompt | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Unpaired thumbs as KTO rows ``{"prompt", "completion", "label"}`` (thumbs up = True).
 
@@ -449,7 +461,7 @@ def build_kto_rows(
             continue
         if split is not None and split_of(t.conversation_id, holdout_fraction) != split:
             continue
-        ctx = _context(t)
+        ctx = _context(t, system_prompt)
         if not ctx:
             continue
         prompt = scrub_messages(ctx, names) if scrub_personal_data else ctx
@@ -486,7 +498,7 @@ class PairStats:
     @classmethod
     def of(cls, pairs: Iterable[PreferencePair]) -> PairStats:
         s = cls()
-        convs: set[str] = set()
+        convs: set[Any] = set()
         for p in pairs:
             s.total += 1
             s.by_source[p.source] += 1

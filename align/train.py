@@ -244,6 +244,8 @@ def _progress_bridge(cb: ProgressCallback, started: float) -> Any:
     class _Bridge(TrainerCallback):  # type: ignore[misc]
         def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
             logs = logs or {}
+            if "loss" not in logs:  # the end-of-training summary; the last step was reported
+                return
             acc = logs.get("rewards/accuracies")
             cb(
                 TrainProgress(
@@ -336,6 +338,7 @@ def train(
     from transformers import set_seed
 
     set_seed(args.seed)
+    datasets.disable_progress_bars()  # our progress callback is the one progress display
     tokenizer = load_tokenizer(base_model_dir)
     model = load_base(base_model_dir, cuda=cuda, qlora=args.qlora)
     peft_config = None
@@ -390,6 +393,9 @@ def train(
             callbacks=callbacks,
         )
 
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # progress goes through our callback, not stdout
     out = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     log_history = list(trainer.state.log_history)
 

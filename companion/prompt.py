@@ -106,3 +106,9 @@ def load_counter(model_dir: str | Path) -> TokenCounter:
     from transformers import AutoTokenizer
 
     return tokenizer_counter(AutoTokenizer.from_pretrained(str(model_dir)))
+
+
+def approx_counter(messages: list[ChatMessage]) -> int:
+    """A cautious estimate for when the model's tokenizer is not at hand (an external server
+    with a hub model): about three characters a token, plus the template's overhead."""
+    return sum(len(m["content"]) // 3 + 8 for m in messages) + 8

@@ -165,8 +165,8 @@ def build_command(
         cmd.append("--enforce-eager")
     else:
         cmd += ["--gpu-memory-utilization", str(s.gpu_memory_utilization)]
-    if s.prefix_caching:
-        cmd.append("--enable-prefix-caching")
+    # Explicit either way: vLLM's default has changed between releases.
+    cmd.append("--enable-prefix-caching" if s.prefix_caching else "--no-enable-prefix-caching")
     if s.enable_lora:
         cmd += ["--enable-lora", "--max-lora-rank", str(s.max_lora_rank), "--max-loras", "2"]
         if lora_modules:

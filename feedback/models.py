@@ -95,7 +95,7 @@ class ConversationBase(_Stamped):
 
 
 class Conversation(ConversationBase, table=True):
-    __tablename__: ClassVar[str] = "conversation"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "conversation"
     __table_args__ = (Index("ix_conversation_updated_at", "updated_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -117,7 +117,7 @@ class MessageBase(_Stamped):
 
 
 class Message(MessageBase, table=True):
-    __tablename__: ClassVar[str] = "message"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "message"
     __table_args__ = (
         Index("ix_message_conversation_id_id", "conversation_id", "id"),
         Index("ix_message_parent_id", "parent_id"),
@@ -148,7 +148,7 @@ class CandidateBase(_Stamped):
 
 
 class Candidate(CandidateBase, table=True):
-    __tablename__: ClassVar[str] = "candidate"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "candidate"
     __table_args__ = (UniqueConstraint("message_id", "index", name="uq_candidate_message_index"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -169,7 +169,7 @@ class RatingBase(_Stamped):
 class Rating(RatingBase, table=True):
     """The current rating of a candidate (at most one); undo deletes it."""
 
-    __tablename__: ClassVar[str] = "rating"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "rating"
     __table_args__ = (Index("ix_rating_updated_at", "updated_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -178,7 +178,7 @@ class Rating(RatingBase, table=True):
 class RatingEvent(_Stamped, table=True):
     """Append-only audit trail of every rate / change / undo (value None = undone)."""
 
-    __tablename__: ClassVar[str] = "rating_event"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "rating_event"
     __table_args__ = (Index("ix_rating_event_candidate_id", "candidate_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -196,7 +196,7 @@ class ChoiceBase(_Stamped):
 class Choice(ChoiceBase, table=True):
     """The user picked this candidate among the turn's alternatives (the last one counts)."""
 
-    __tablename__: ClassVar[str] = "choice"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "choice"
     __table_args__ = (
         Index("ix_choice_message_id", "message_id"),
         Index("ix_choice_created_at", "created_at"),
@@ -218,7 +218,7 @@ class SafetyEventBase(_Stamped):
 
 
 class SafetyEvent(SafetyEventBase, table=True):
-    __tablename__: ClassVar[str] = "safety_event"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "safety_event"
     __table_args__ = (Index("ix_safety_event_conversation_id", "conversation_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -252,7 +252,7 @@ class PreferencePairBase(_Stamped):
 
 
 class PreferencePair(PreferencePairBase, table=True):
-    __tablename__: ClassVar[str] = "preference_pair"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "preference_pair"
     __table_args__ = (
         Index("ix_preference_pair_conversation_id", "conversation_id"),
         Index("ix_preference_pair_split", "split"),
@@ -276,7 +276,7 @@ class TrainingRunBase(SQLModel):
 
 
 class TrainingRun(TrainingRunBase, table=True):
-    __tablename__: ClassVar[str] = "training_run"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "training_run"
     __table_args__ = (Index("ix_training_run_started_at", "started_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -296,7 +296,7 @@ class AdapterVersionBase(_Stamped):
 
 
 class AdapterVersion(AdapterVersionBase, table=True):
-    __tablename__: ClassVar[str] = "adapter_version"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "adapter_version"
     # A partial unique index: the database itself guarantees at most one active adapter.
     __table_args__ = (
         Index(

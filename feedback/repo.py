@@ -170,7 +170,7 @@ class Store:
         stmt = select(Conversation)
         if search:
             in_messages = (
-                sa_select(Message.id)
+                sa_select(col(Message.id))
                 .where(col(Message.conversation_id) == Conversation.id)
                 .where(col(Message.text).icontains(search, autoescape=True))
                 .exists()
@@ -300,10 +300,9 @@ class Store:
             ids = [message_id]
             frontier = [message_id]
             while frontier:
-                frontier = list(
-                    s.exec(select(Message.id).where(col(Message.parent_id).in_(frontier)))
-                )
-                ids.extend(i for i in frontier if i is not None)
+                found = s.exec(select(col(Message.id)).where(col(Message.parent_id).in_(frontier)))
+                frontier = [i for i in found if i is not None]
+                ids.extend(frontier)
             # ON DELETE CASCADE removes descendants, candidates, ratings and choices.
             s.execute(delete(Message).where(col(Message.id) == message_id))
             self._touch(s, msg.conversation_id)
@@ -324,7 +323,11 @@ class Store:
             )
         )
         # A parent always exists before its child, so id order is root-first.
-        stmt = select(Message).where(col(Message.id).in_(sa_select(anc.c.id))).order_by(Message.id)
+        stmt = (
+            select(Message)
+            .where(col(Message.id).in_(sa_select(anc.c.id)))
+            .order_by(col(Message.id))
+        )
         with self._session() as s:
             path = list(s.exec(stmt))
         if not path:
@@ -333,7 +336,7 @@ class Store:
 
     def children(self, message_id: int) -> list[Message]:
         """Direct replies to a message; more than one means branches. Oldest first."""
-        stmt = select(Message).where(col(Message.parent_id) == message_id).order_by(Message.id)
+        stmt = select(Message).where(col(Message.parent_id) == message_id).order_by(col(Message.id))
         with self._session() as s:
             return list(s.exec(stmt))
 
@@ -343,7 +346,7 @@ class Store:
             select(Message)
             .where(col(Message.conversation_id) == conversation_id)
             .where(col(Message.parent_id).is_(None))
-            .order_by(Message.id)
+            .order_by(col(Message.id))
         )
         with self._session() as s:
             return list(s.exec(stmt))
@@ -582,7 +585,7 @@ class Store:
             return list(s.exec(stmt))
 
     def choices(self, message_id: int) -> list[Choice]:
-        stmt = select(Choice).where(col(Choice.message_id) == message_id).order_by(Choice.id)
+        stmt = select(Choice).where(col(Choice.message_id) == message_id).order_by(col(Choice.id))
         with self._session() as s:
             return list(s.exec(stmt))
 
@@ -652,7 +655,7 @@ class Store:
         if message_id is not None:
             stmt = stmt.where(col(SafetyEvent.message_id) == message_id)
         with self._session() as s:
-            return list(s.exec(stmt.order_by(SafetyEvent.id)))
+            return list(s.exec(stmt.order_by(col(SafetyEvent.id))))
 
     # --- the scan align makes --------------------------------------------------------------
 
@@ -836,7 +839,7 @@ class Store:
             return int(s.execute(stmt).scalar_one())
 
     def count_pairs_by_source(self) -> dict[str, int]:
-        stmt = sa_select(PreferencePair.source, func.count()).group_by(PreferencePair.source)
+        stmt = sa_select(col(PreferencePair.source), func.count()).group_by(PreferencePair.source)
         with self._session() as s:
             return {src: int(n) for src, n in s.execute(stmt)}
 
@@ -1052,8 +1055,8 @@ class Store:
 
     def _counts(self, s: Session, conversation_id: int | None) -> dict[str, int]:
         out: dict[str, int] = {}
-        msg_ids = sa_select(Message.id).where(col(Message.conversation_id) == conversation_id)
-        cand_ids = sa_select(Candidate.id).where(col(Candidate.message_id).in_(msg_ids))
+        msg_ids = sa_select(col(Message.id)).where(col(Message.conversation_id) == conversation_id)
+        cand_ids = sa_select(col(Candidate.id)).where(col(Candidate.message_id).in_(msg_ids))
         for name, model in self._COUNTED:
             stmt = sa_select(func.count()).select_from(model)
             if conversation_id is not None:

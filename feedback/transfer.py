@@ -186,7 +186,9 @@ def _conversation_records(s: Session, conv: Conversation) -> Iterator[dict[str, 
         "updated_at": _iso(conv.updated_at),
     }
     msgs = list(
-        s.exec(select(Message).where(col(Message.conversation_id) == conv.id).order_by(Message.id))
+        s.exec(
+            select(Message).where(col(Message.conversation_id) == conv.id).order_by(col(Message.id))
+        )
     )
     msg_ids = [m.id for m in msgs]
     for m in msgs:
@@ -206,7 +208,7 @@ def _conversation_records(s: Session, conv: Conversation) -> Iterator[dict[str, 
         s.exec(
             select(Candidate)
             .where(col(Candidate.message_id).in_(msg_ids))
-            .order_by(Candidate.message_id, Candidate.index)
+            .order_by(col(Candidate.message_id), col(Candidate.index))
         )
     )
     cand_ids = [c.id for c in cands]
@@ -228,7 +230,7 @@ def _conversation_records(s: Session, conv: Conversation) -> Iterator[dict[str, 
             "created_at": _iso(c.created_at),
         }
     for r in s.exec(
-        select(Rating).where(col(Rating.candidate_id).in_(cand_ids)).order_by(Rating.id)
+        select(Rating).where(col(Rating.candidate_id).in_(cand_ids)).order_by(col(Rating.id))
     ):
         yield {
             "type": "rating",
@@ -242,7 +244,7 @@ def _conversation_records(s: Session, conv: Conversation) -> Iterator[dict[str, 
     for e in s.exec(
         select(RatingEvent)
         .where(col(RatingEvent.candidate_id).in_(cand_ids))
-        .order_by(RatingEvent.id)
+        .order_by(col(RatingEvent.id))
     ):
         yield {
             "type": "rating_event",
@@ -252,7 +254,9 @@ def _conversation_records(s: Session, conv: Conversation) -> Iterator[dict[str, 
             "comment": e.comment,
             "created_at": _iso(e.created_at),
         }
-    for ch in s.exec(select(Choice).where(col(Choice.message_id).in_(msg_ids)).order_by(Choice.id)):
+    for ch in s.exec(
+        select(Choice).where(col(Choice.message_id).in_(msg_ids)).order_by(col(Choice.id))
+    ):
         yield {
             "type": "choice",
             "message_id": ch.message_id,
@@ -262,7 +266,7 @@ def _conversation_records(s: Session, conv: Conversation) -> Iterator[dict[str, 
     for ev in s.exec(
         select(SafetyEvent)
         .where(col(SafetyEvent.conversation_id) == conv.id)
-        .order_by(SafetyEvent.id)
+        .order_by(col(SafetyEvent.id))
     ):
         yield {
             "type": "safety_event",
@@ -285,7 +289,7 @@ def _conversation_ids(store: Store, conversation_id: int | None) -> list[int]:
             raise NotFound(f"conversation {conversation_id} not found")
         return [conversation_id]
     with Session(store.engine) as s:
-        return [i for i in s.exec(select(Conversation.id).order_by(Conversation.id)) if i]
+        return [i for i in s.exec(select(col(Conversation.id)).order_by(col(Conversation.id))) if i]
 
 
 def export_jsonl(store: Store, out: IO[str], conversation_id: int | None = None) -> int:
@@ -429,7 +433,9 @@ class _Importer:
         if isinstance(rec, ConversationRecord):
             if rec.id in self.convs:
                 raise BadLine(f"conversation {rec.id} appears twice")
-            existing = s.exec(select(Conversation.id).where(Conversation.uid == rec.uid)).first()
+            existing = s.exec(
+                select(col(Conversation.id)).where(Conversation.uid == rec.uid)
+            ).first()
             if existing is not None:
                 self.convs[rec.id] = _SKIP
                 raise _Duplicate()
@@ -505,12 +511,12 @@ class _Importer:
             if conv_id == _SKIP:
                 raise _Duplicate()
             message_id = None if rec.message_id is None else self._msg(rec.message_id)[0]
-            cand_id = None if rec.candidate_id is None else self._cand(rec.candidate_id)
+            event_cand = None if rec.candidate_id is None else self._cand(rec.candidate_id)
             s.add(
                 SafetyEvent(
                     conversation_id=conv_id,
                     message_id=message_id,
-                    candidate_id=cand_id,
+                    candidate_id=event_cand,
                     **rec.model_dump(
                         exclude={"type", "conversation_id", "message_id", "candidate_id"}
                     ),

@@ -177,7 +177,8 @@ class DetoxifyClassifier:
 _INSULT = re.compile(
     r"\byou(?:'re|’re|\s+are)?\s+(?:such\s+|so\s+)?(?:an?\s+)?(?:\w+\s+)?"
     r"(?:idiot|stupid|moron|loser|pathetic|worthless|useless|dumb|ugly|disgusting|failure|"
-    r"waste\s+of\s+space|piece\s+of\s+\w+)\b|\bshut\s+(?:the\s+\w+\s+)?up\b",
+    r"waste\s+of\s+space|piece\s+of\s+\w+)\b|\bshut\s+(?:the\s+\w+\s+)?up\b"
+    r"|\bf\W?u\W?c\W?k\s+(?:you|yourself|off)\b",
     re.IGNORECASE,
 )
 _THREAT = re.compile(
@@ -207,8 +208,9 @@ def _profanity() -> Any:
 @dataclass
 class FallbackClassifier:
     """alt-profanity-check (a linear model trained on offensive comments) plus patterns for
-    insults, threats and identity attacks aimed at someone. Profanity alone stays under the
-    toxicity threshold: blunt-but-benign swearing is not an attack."""
+    insults, threats and identity attacks aimed at someone. The profanity model is coarse
+    ("that sucks" scores 0.98), so profanity alone stays under the default thresholds:
+    blunt-but-benign swearing is not an attack; swearing at the user is."""
 
     detail: str = "no Detoxify weights"
     mode: str = "fallback"
@@ -228,7 +230,7 @@ class FallbackClassifier:
                 {
                     "toxicity": max(0.65 * p, insult, threat, identity),
                     "severe_toxicity": severe,
-                    "obscene": p,
+                    "obscene": 0.75 * p,
                     "threat": threat,
                     "insult": insult,
                     "identity_attack": identity,
@@ -258,15 +260,14 @@ def load_classifier(cfg: SafetyConfig, paths: Paths, *, download: bool = False) 
         found, problems = [], [str(e)]
     for loc in found:
         try:
-            return DetoxifyClassifier(
-                load_detoxify(loc.checkpoint, loc.hf_dir), str(loc.checkpoint)
-            )
+            model = load_detoxify(loc.checkpoint, loc.hf_dir)
+            return DetoxifyClassifier(model, f"{loc.checkpoint} ({loc.source})")
         except SafetyModelError as e:
             problems.append(str(e))
     if download and online():
         try:
             ck, hf = install(paths.safety_dir, cfg.detoxify_variant)
-            return DetoxifyClassifier(load_detoxify(ck, hf), str(ck))
+            return DetoxifyClassifier(load_detoxify(ck, hf), f"{ck} (downloaded)")
         except (SafetyModelError, OSError) as e:
             problems.append(f"download failed: {e}")
     reason = problems[0] if problems else "no Detoxify weights; run `companion safety install`"

@@ -161,9 +161,7 @@ def limit_for(user_intensity: float, cap: float, margin: float) -> float:
 _VOCATIVE_AFTER = regex.compile(
     rf",\s*(?:{_MILD_ALTS})(?!\w)(?=\s*[.!?,;:]|\s*$)", regex.IGNORECASE
 )
-_VOCATIVE_BEFORE = regex.compile(
-    rf"(?:^|(?<=[.!?]\s))(?:{_MILD_ALTS}),\s*(\w)", regex.IGNORECASE
-)
+_VOCATIVE_BEFORE = regex.compile(rf"(?:^|(?<=[.!?]\s))(?:{_MILD_ALTS}),\s*(\w)", regex.IGNORECASE)
 
 
 def _collapse_bangs(text: str) -> str:

@@ -32,7 +32,9 @@ def build_tiny_detoxify(
     hf.mkdir(exist_ok=True)
     vocab = hf / "vocab.txt"
     vocab.write_text(
-        "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, *"abcdefghijklmnopqrstuvwxyz"])
+        "\n".join(
+            ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, *"abcdefghijklmnopqrstuvwxyz"]
+        )
         + "\n"
     )
     torch.manual_seed(0)

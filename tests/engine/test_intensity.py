@@ -67,8 +67,30 @@ def test_soften_calms_the_intense_examples(text: str) -> None:
 
 
 _pieces = st.sampled_from(
-    ["I", "LOVE", "you", "so", "really", "!!!", "!", "?", "😍", ":)", "darling", ",", "sooo",
-     "HATE", "this", "great", "sad", ".", "my love", "OK", "the", "🎉"]
+    [
+        "I",
+        "LOVE",
+        "you",
+        "so",
+        "really",
+        "!!!",
+        "!",
+        "?",
+        "😍",
+        ":)",
+        "darling",
+        ",",
+        "sooo",
+        "HATE",
+        "this",
+        "great",
+        "sad",
+        ".",
+        "my love",
+        "OK",
+        "the",
+        "🎉",
+    ]
 )
 _texts = st.lists(_pieces, max_size=14).map(" ".join)
 

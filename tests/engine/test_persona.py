@@ -47,7 +47,7 @@ def test_shipped_default_loads(config: Config) -> None:
 def test_toml_round_trip_and_user_folder_shadows_builtin(config: Config) -> None:
     mine = Persona(
         name='Ada "the" Counter',
-        description="Line one\nline two with \\ and \"\"\" quotes",
+        description='Line one\nline two with \\ and """ quotes',
         example_dialogues=(ExampleExchange(user="hi", assistant="hello\nthere"),),
         intensity_cap=0.3,
     )

@@ -61,9 +61,9 @@ def test_sheds_examples_then_gives_up() -> None:
 
 
 _msg_text = st.text(max_size=40)
-_history = st.lists(
-    st.tuples(st.sampled_from(["user", "assistant"]), _msg_text), max_size=14
-).map(lambda xs: [{"role": r, "content": c} for r, c in xs] + [{"role": "user", "content": "N"}])
+_history = st.lists(st.tuples(st.sampled_from(["user", "assistant"]), _msg_text), max_size=14).map(
+    lambda xs: [{"role": r, "content": c} for r, c in xs] + [{"role": "user", "content": "N"}]
+)
 
 
 @given(history=_history, budget=st.integers(min_value=0, max_value=900))

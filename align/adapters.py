@@ -1,0 +1,324 @@
+"""Versioned adapters on disk (``<data>/adapters/vNNN``) and in the store; promotion, rollback,
+merge and export.
+
+Installing copies a finished run's adapter into a temp dir beside the registry, fsyncs it and
+renames it to its version: a version directory either holds a whole adapter or does not exist.
+Promotion is one database transaction (`Store.set_active_adapter`), so readers see the old or
+the new active adapter, never none or two. Files of older versions stay, so rollback is only
+a database update.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from align.train import ADAPTER_META, _fsync_tree
+
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
+MERGED_MARKER = "companion-merged.json"
+_VERSION_RE = re.compile(r"^v(\d+)$")
+VERIFY_PROMPT = [{"role": "user", "content": "Hi! How are you today?"}]
+
+
+class AdapterError(RuntimeError):
+    """An adapter problem phrased as one line for the user."""
+
+
+class AdapterStore(Protocol):
+    """The part of `feedback.repo.Store` the registry uses."""
+
+    def add_adapter_version(self, version: str, path: str | Path, **kw: Any) -> Any: ...
+    def update_adapter_version(self, version: str, **kw: Any) -> Any: ...
+    def get_adapter_version(self, version: str) -> Any: ...
+    def list_adapter_versions(self) -> list[Any]: ...
+    def active_adapter(self) -> Any: ...
+    def set_active_adapter(self, version: str | None) -> Any: ...
+
+
+def is_adapter_dir(path: Path) -> bool:
+    return all((path / f).is_file() for f in ADAPTER_FILES)
+
+
+def version_number(version: str) -> int | None:
+    m = _VERSION_RE.match(version)
+    return int(m.group(1)) if m else None
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: str
+    path: Path
+    kind: str
+    active: bool
+    parent_version: str | None
+    metrics: dict[str, Any]
+    merged_path: Path | None
+    created_at: Any = None
+
+    @classmethod
+    def of(cls, row: Any) -> VersionInfo:
+        return cls(
+            version=row.version,
+            path=Path(row.path),
+            kind=row.kind,
+            active=bool(row.active),
+            parent_version=row.parent_version,
+            metrics=dict(row.metrics or {}),
+            merged_path=Path(row.merged_path) if row.merged_path else None,
+            created_at=getattr(row, "created_at", None),
+        )
+
+
+class AdapterRegistry:
+    """Adapter versions: files under `root`, rows in `store`."""
+
+    def __init__(self, root: Path, store: AdapterStore) -> None:
+        self.root = Path(root)
+        self.store = store
+
+    def next_version(self) -> str:
+        """``v001``, ``v002``, ...: one more than any version on disk or in the store."""
+        nums = [version_number(p.name) for p in self.root.glob("v*")] if self.root.exists() else []
+        nums += [version_number(r.version) for r in self.store.list_adapter_versions()]
+        return f"v{max([n for n in nums if n is not None], default=0) + 1:03d}"
+
+    def install(
+        self,
+        adapter_dir: Path,
+        *,
+        kind: str,
+        parent_version: str | None = None,
+        metrics: dict[str, Any] | None = None,
+        training_run_id: int | None = None,
+    ) -> VersionInfo:
+        """Copy a finished adapter in as a new (inactive) version, atomically."""
+        if not is_adapter_dir(adapter_dir):
+            raise AdapterError(
+                f"{adapter_dir} is not a LoRA adapter (no {', '.join(ADAPTER_FILES)})"
+            )
+        self.root.mkdir(parents=True, exist_ok=True)
+        version = self.next_version()
+        dest = self.root / version
+        tmp = self.root / f".{version}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(adapter_dir, tmp)
+        _fsync_tree(tmp)
+        os.replace(tmp, dest)
+        _fsync_dir(self.root)
+        row = self.store.add_adapter_version(
+            version,
+            dest,
+            kind=kind,
+            parent_version=parent_version,
+            metrics=_jsonable(metrics or {}),
+            training_run_id=training_run_id,
+        )
+        return VersionInfo.of(row)
+
+    def promote(self, version: str) -> VersionInfo:
+        """Make `version` the active adapter (one transaction)."""
+        info = self.get(version)
+        if not is_adapter_dir(info.path):
+            raise AdapterError(f"adapter {version}: files missing under {info.path}")
+        return VersionInfo.of(self.store.set_active_adapter(version))
+
+    def active(self) -> VersionInfo | None:
+        row = self.store.active_adapter()
+        return VersionInfo.of(row) if row else None
+
+    def get(self, version: str) -> VersionInfo:
+        row = self.store.get_adapter_version(version)
+        if row is None:
+            known = ", ".join(r.version for r in self.store.list_adapter_versions()) or "none"
+            raise AdapterError(f"no adapter version {version} (known: {known})")
+        return VersionInfo.of(row)
+
+    def list(self) -> list[VersionInfo]:
+        return [VersionInfo.of(r) for r in self.store.list_adapter_versions()]
+
+    def rollback(self, version: str | None = None) -> VersionInfo | None:
+        """Activate `version`, or the active one's parent (None = the base model).
+
+        With no version and no parent, the version registered before the active one is used.
+        """
+        if version is not None:
+            if version in ("base", "none"):
+                self.store.set_active_adapter(None)
+                return None
+            return self.promote(version)
+        current = self.active()
+        if current is None:
+            raise AdapterError("no adapter is active; nothing to roll back")
+        target = current.parent_version
+        if target is None:
+            older = [v for v in self.list() if v.version != current.version]
+            older = [
+                v
+                for v in older
+                if (version_number(v.version) or 0) < (version_number(current.version) or 0)
+            ]
+            target = older[-1].version if older else None
+        if target is None:
+            self.store.set_active_adapter(None)
+            return None
+        return self.promote(target)
+
+    def set_merged(self, version: str, merged_dir: Path) -> None:
+        self.store.update_adapter_version(version, merged_path=merged_dir)
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(d, default=str))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# ---- merge and export ---------------------------------------------------------------------
+
+
+def _greedy(model: Any, tokenizer: Any, max_new_tokens: int = 16) -> list[int]:
+    import torch
+
+    enc = tokenizer.apply_chat_template(
+        VERIFY_PROMPT, add_generation_prompt=True, return_tensors="pt", return_dict=True
+    )
+    with torch.no_grad():
+        out = model.generate(
+            input_ids=enc["input_ids"],
+            attention_mask=enc["attention_mask"],
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+        )
+    return out[0, enc["input_ids"].shape[1] :].tolist()
+
+
+def _load_peft(base_model_dir: Path, adapter_dir: Path) -> tuple[Any, Any]:
+    from peft import PeftModel
+
+    from align.train import load_base, load_tokenizer
+
+    tok = load_tokenizer(base_model_dir)
+    model = PeftModel.from_pretrained(load_base(base_model_dir, cuda=False), str(adapter_dir))
+    model.eval()
+    return model, tok
+
+
+def merge_adapter(
+    base_model_dir: Path, adapter_dir: Path, out_dir: Path, *, verify: bool = True
+) -> Path:
+    """Merge `adapter_dir` into the base and write a plain HF checkpoint at `out_dir`.
+
+    The checkpoint carries the tokenizer and chat template, so vLLM serves it without LoRA.
+    With `verify`, it is loaded back and must give the same greedy tokens as base+adapter.
+    """
+    if not is_adapter_dir(adapter_dir):
+        raise AdapterError(f"{adapter_dir} is not a LoRA adapter")
+    model, tok = _load_peft(base_model_dir, adapter_dir)
+    expected = _greedy(model, tok) if verify else None
+    merged = model.merge_and_unload()
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.with_name(f".{out_dir.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    merged.save_pretrained(str(tmp), safe_serialization=True)
+    tok.save_pretrained(str(tmp))
+    meta = {"base_model": str(base_model_dir), "adapter": str(adapter_dir)}
+    (tmp / MERGED_MARKER).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    del model, merged
+    if verify:
+        got = verify_checkpoint(tmp)
+        if got != expected:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise AdapterError(
+                "merged checkpoint does not reproduce base+adapter output; not written"
+            )
+    _fsync_tree(tmp)
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    os.replace(tmp, out_dir)
+    return out_dir
+
+
+def verify_checkpoint(model_dir: Path) -> list[int]:
+    """Load a full checkpoint back and return its greedy tokens for the verify prompt."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from align.train import load_tokenizer
+
+    tok = load_tokenizer(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
+    model.eval()
+    return _greedy(model, tok)
+
+
+def export_adapter(
+    base_model_dir: Path, adapter_dir: Path, out_dir: Path, *, verify: bool = True
+) -> Path:
+    """Copy the adapter alone to `out_dir`; with `verify`, load it back onto the base and
+    check it generates the same greedy tokens as the source adapter."""
+    if not is_adapter_dir(adapter_dir):
+        raise AdapterError(f"{adapter_dir} is not a LoRA adapter")
+    out_dir = Path(out_dir)
+    tmp = out_dir.with_name(f".{out_dir.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for f in [*ADAPTER_FILES, ADAPTER_META, "README.md"]:
+        if (adapter_dir / f).is_file():
+            shutil.copy2(adapter_dir / f, tmp / f)
+    if verify:
+        a, tok = _load_peft(base_model_dir, adapter_dir)
+        b, _ = _load_peft(base_model_dir, tmp)
+        if _greedy(a, tok) != _greedy(b, tok):
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise AdapterError("exported adapter does not reproduce the source; not written")
+    _fsync_tree(tmp)
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    os.replace(tmp, out_dir)
+    return out_dir
+
+
+def describe(info: VersionInfo) -> list[tuple[str, str]]:
+    """Rows for `companion adapters show`."""
+    rows = [
+        ("version", info.version + (" (active)" if info.active else "")),
+        ("kind", info.kind),
+        ("parent", info.parent_version or "base model"),
+        ("path", str(info.path)),
+        ("merged", str(info.merged_path) if info.merged_path else "-"),
+        ("created", str(info.created_at or "-")),
+    ]
+    for k, v in sorted(info.metrics.items()):
+        if isinstance(v, float):
+            v = f"{v:.4g}"
+        if isinstance(v, dict | list):
+            v = json.dumps(v)[:120]
+        rows.append((k, str(v)))
+    return rows
+
+
+def versions_table(infos: Sequence[VersionInfo]) -> list[tuple[str, str, str, str, str]]:
+    """(mark, version, kind, parent, key metric) rows for `companion adapters list`."""
+    out = []
+    for v in infos:
+        gate = v.metrics.get("gate_accuracy")
+        metric = f"holdout acc {gate:.2f}" if isinstance(gate, float) else v.metrics.get("note", "")
+        out.append(
+            ("*" if v.active else " ", v.version, v.kind, v.parent_version or "base", str(metric))
+        )
+    return out

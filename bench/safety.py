@@ -1,0 +1,184 @@
+"""Safety pipeline latency: what the checks add to a reply, with Detoxify and with the fallback.
+
+The Detoxify model is BERT-base sized (12 layers, 768 hidden, 30,522-token vocabulary) with
+random weights, saved in Detoxify's checkpoint layout and loaded through companion's real
+loading path: a model of that architecture costs the same to run whatever its weights.
+
+The engine checks each sentence as soon as it is complete, while the model goes on generating
+the next one, so what a reply waits for is one sentence check (the last). Both figures are
+reported: per sentence (the added latency per reply) and the whole reply checked at once.
+Target: <= 30 ms p95 added per reply.
+
+Run: .venv/bin/python bench/safety.py [--replies 60] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.report import percentile, write_section  # noqa: E402
+from companion.config import SafetyConfig  # noqa: E402
+from companion.persona import Persona  # noqa: E402
+from companion.safety.detox import (  # noqa: E402
+    Classifier,
+    DetoxifyClassifier,
+    FallbackClassifier,
+    load_detoxify,
+)
+from companion.safety.pipeline import SafetyPipeline  # noqa: E402
+from companion.safety.sentences import take_sentences  # noqa: E402
+
+REPLIES = [
+    "That sounds like a long day. Meetings back to back can drain anyone. "
+    "Did you get any time for yourself this evening?",
+    "Congratulations on the new job! You worked hard for this. How are you feeling about "
+    "starting next week?",
+    "I'm sorry your dog is unwell. It's hard to see someone you love hurting. "
+    "What did the vet say?",
+    "Honestly, I think that plan might not work. The deadline is tight and the budget is "
+    "small. Could you ask for another week?",
+    "A walk by the river sounds lovely. Fresh air helps. Do you usually go alone?",
+    "That's a great question. Pasta with garlic, lemon and spinach is quick and cheap. "
+    "Want the recipe?",
+]
+USER = "I had a really long day at work and I'm tired."
+
+
+def build_bert_base_checkpoint(dest: Path) -> tuple[Path, Path]:
+    """A random BERT-base classifier in Detoxify's layout, with a local config+vocab folder."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
+    from vaderSentiment import vaderSentiment
+
+    hf = dest / "toxic_original-c1212f89-hf"
+    ckpt = dest / "toxic_original-c1212f89.ckpt"
+    if ckpt.is_file():
+        return ckpt, hf
+    hf.mkdir(parents=True, exist_ok=True)
+    # A vocabulary of real English words, so replies tokenize to realistic lengths.
+    lexicon = Path(vaderSentiment.__file__).with_name("vader_lexicon.txt")
+    words = sorted({line.split("\t")[0].lower() for line in lexicon.read_text().splitlines()})
+    common = (
+        "the a an and or but to of in on at for with you your i me my we it is are was be "
+        "that this what how do does did have has had not can could would should will just "
+        "so very about time day work dog job new week walk river sounds like hard help feel"
+    ).split()
+    letters = list("abcdefghijklmnopqrstuvwxyz0123456789.,!?'\"-:;()")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *dict.fromkeys(common + words + letters)]
+    vocab += [f"##{c}" for c in letters]
+    vocab += [f"[unused{i}]" for i in range(30522 - len(vocab))]
+    (hf / "vocab.txt").write_text("\n".join(vocab[:30522]) + "\n")
+    cfg = BertConfig(num_labels=6)  # BERT-base defaults: 12 x 768, vocab 30522
+    model = BertForSequenceClassification(cfg)
+    cfg.save_pretrained(hf)
+    BertTokenizer(str(hf / "vocab.txt")).save_pretrained(hf)
+    args = {
+        "model_type": "bert-base-uncased",
+        "model_name": "BertForSequenceClassification",
+        "tokenizer_name": "BertTokenizer",
+        "num_classes": 6,
+    }
+    classes = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
+    torch.save(
+        {
+            "config": {"arch": {"args": args}, "dataset": {"args": {"classes": classes}}},
+            "state_dict": model.state_dict(),
+        },
+        ckpt,
+    )
+    return ckpt, hf
+
+
+def measure(clf: Classifier, replies: int) -> dict[str, float]:
+    pipeline = SafetyPipeline(SafetyConfig(), clf)
+    persona = Persona(name="Juniper")
+    user = pipeline.check_user(USER).scores["intensity"]
+    sentences = [take_sentences(r + " ")[0] for r in REPLIES]
+    for s in sentences[0]:  # warm-up
+        pipeline.check_reply(USER, s, persona, user_intensity=user)
+    per_sentence: list[float] = []
+    per_reply_seq: list[float] = []
+    whole: list[float] = []
+    for i in range(replies):
+        parts = sentences[i % len(sentences)]
+        t_reply = time.perf_counter()
+        for s in parts:
+            t = time.perf_counter()
+            pipeline.check_reply(USER, s, persona, user_intensity=user)
+            per_sentence.append((time.perf_counter() - t) * 1000)
+        per_reply_seq.append((time.perf_counter() - t_reply) * 1000)
+        t = time.perf_counter()
+        pipeline.check_reply(USER, REPLIES[i % len(REPLIES)], persona, user_intensity=user)
+        whole.append((time.perf_counter() - t) * 1000)
+    return {
+        "sentence_p50": percentile(per_sentence, 50),
+        "sentence_p95": percentile(per_sentence, 95),
+        "all_sentences_p50": percentile(per_reply_seq, 50),
+        "all_sentences_p95": percentile(per_reply_seq, 95),
+        "whole_p50": percentile(whole, 50),
+        "whole_p95": percentile(whole, 95),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--replies", type=int, default=60)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "bench-detox")
+    args = ap.parse_args()
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    ckpt, hf = build_bert_base_checkpoint(args.cache)
+    built = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    detox = DetoxifyClassifier(load_detoxify(ckpt, hf), str(ckpt))
+    load_s = time.perf_counter() - t0
+    params = sum(p.numel() for p in detox.model.model.parameters()) / 1e6
+    rows = [
+        (
+            f"Detoxify format, BERT-base ({params:.0f}M params, random weights)",
+            measure(detox, args.replies),
+        ),
+        ("fallback (alt-profanity-check + rules)", measure(FallbackClassifier(), args.replies)),
+    ]
+    for name, r in rows:
+        print(name, {k: round(v, 1) for k, v in r.items()}, flush=True)
+    table = [
+        "## Safety pipeline latency (CPU)",
+        "",
+        f"{args.replies} replies of 2-3 sentences; each check runs blocklist, manipulation rules, "
+        "intensity and the toxicity classifier. The engine checks a sentence as soon as it is "
+        "complete while generation continues, so a reply waits for one sentence check: that is "
+        "the added latency per reply. Target: <= 30 ms p95.",
+        "",
+        "| classifier | per sentence = added per reply p50 / p95 (ms) "
+        "| all sentences in a row p50 / p95 (ms) | whole reply at once p50 / p95 (ms) |",
+        "|---|---|---|---|",
+    ]
+    for name, r in rows:
+        table.append(
+            f"| {name} | {r['sentence_p50']:.1f} / {r['sentence_p95']:.1f} "
+            f"| {r['all_sentences_p50']:.1f} / {r['all_sentences_p95']:.1f} "
+            f"| {r['whole_p50']:.1f} / {r['whole_p95']:.1f} |"
+        )
+    table += [
+        "",
+        f"Detoxify load (companion's offline path): {load_s:.1f} s; checkpoint built in "
+        f"{built:.0f} s (cached in {args.cache}). torch threads: {torch.get_num_threads()}.",
+        "",
+        "Reproduce: `.venv/bin/python bench/safety.py`",
+    ]
+    write_section("safety", "\n".join(table))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""`companion ask "message"`: one message through the same engine and safety pipeline as the
+chat, recorded to storage like any conversation. Scriptable: --json prints one object.
+
+Exit codes: 0 a reply was given; 1 it failed (one line on stderr, or an "error" key in JSON).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TextIO
+
+import typer
+
+from companion.config import Config, ConfigError, ensure_file, load
+from companion.engine import (
+    CandidateReady,
+    Engine,
+    ReplyDone,
+    ReplyFailed,
+    ReplyStarted,
+    SafetyNotice,
+)
+
+
+@dataclass
+class AskResult:
+    conversation_id: int
+    persona: str
+    user_message_id: int | None = None
+    message_id: int | None = None
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    shown_candidate_id: int | None = None
+    notices: list[dict[str, str]] = field(default_factory=list)
+    ttft_ms: float | None = None
+    tokens_per_s: float | None = None
+    status: str = "complete"
+    error: str | None = None
+    safety_mode: str = ""
+
+    @property
+    def text(self) -> str:
+        for c in self.candidates:
+            if c["id"] == self.shown_candidate_id:
+                return str(c["text"])
+        return ""
+
+
+async def ask_once(engine: Engine, store: Any, persona: str, message: str, n: int) -> AskResult:
+    """Run one message through `engine` in a new conversation and collect the outcome."""
+    conv = await asyncio.to_thread(store.create_conversation, persona)
+    result = AskResult(conv.id, persona, safety_mode=engine.safety_mode)
+    async for ev in engine.reply(conv.id, message, None, n):
+        if isinstance(ev, ReplyStarted):
+            result.user_message_id, result.message_id = ev.user_message_id, ev.message_id
+        elif isinstance(ev, CandidateReady):
+            result.candidates.append(
+                {
+                    "id": ev.candidate_id,
+                    "index": ev.index,
+                    "text": ev.text,
+                    "safety_action": ev.safety_action,
+                }
+            )
+        elif isinstance(ev, SafetyNotice):
+            result.notices.append({"kind": ev.kind, "action": ev.action, "text": ev.text})
+        elif isinstance(ev, ReplyDone):
+            result.shown_candidate_id = ev.shown_candidate_id
+            result.ttft_ms, result.tokens_per_s, result.status = (
+                ev.ttft_ms,
+                ev.tokens_per_s,
+                ev.status,
+            )
+        elif isinstance(ev, ReplyFailed):
+            result.error, result.status = ev.reason, "interrupted"
+    for c in result.candidates:
+        c["shown"] = c["id"] == result.shown_candidate_id
+    return result
+
+
+def render(result: AskResult, *, as_json: bool, out: TextIO, err: TextIO) -> int:
+    """Print the result; returns the exit code."""
+    if as_json:
+        payload = {k: v for k, v in result.__dict__.items()}
+        payload["text"] = result.text
+        out.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+        return 1 if result.error else 0
+    for note in result.notices:
+        err.write(f"companion: {note['text']}\n")
+    if len(result.candidates) > 1:
+        for c in result.candidates:
+            mark = "*" if c["shown"] else " "
+            out.write(f"[{c['index'] + 1}]{mark} {c['text']}\n\n")
+    elif result.text:
+        out.write(result.text.rstrip("\n") + "\n")
+    if result.error:
+        err.write(f"companion: {result.error}\n")
+        return 1
+    return 0
+
+
+def build_engine(config: Config, *, log: Callable[[str], None]) -> tuple[Engine, Any]:
+    """Store, a running server, client, safety and token counter, wired into an Engine."""
+    from companion import wiring
+    from companion.client import ChatClient
+    from companion.prompt import approx_counter, load_counter
+    from companion.safety.pipeline import build_pipeline
+    from companion.server import ServerManager
+
+    store = wiring.open_store(config)
+    manager = ServerManager(config)
+    checkpoint: str | None = config.model.base or None
+    base_model: str | None = None
+    if manager.external:
+        endpoint = manager.endpoint()
+    else:
+        state = manager.state()
+        if state is None:
+            log("starting the companion server (about 30 s on CPU)…")
+            state = wiring.serve_background(config)
+        else:
+            manager.wait_healthy(state)
+        endpoint = manager.endpoint()
+        checkpoint, base_model = state.checkpoint, state.base_model
+    try:
+        count = load_counter(checkpoint) if checkpoint else approx_counter
+    except (OSError, ValueError):
+        count = approx_counter  # an external model we have no tokenizer for
+    client = ChatClient(endpoint.base_url, endpoint.api_key, timeout=config.chat.request_timeout_s)
+    safety = build_pipeline(config.safety, config.paths)
+    engine = Engine(
+        config, client, store, safety, count, model=endpoint.model, base_model=base_model
+    )
+    return engine, store
+
+
+def ask(
+    message: Annotated[str, typer.Argument(help="What to say to the companion.")],
+    persona: Annotated[
+        str | None, typer.Option("--persona", "-p", help="Persona (default: chat.persona).")
+    ] = None,
+    n: Annotated[int, typer.Option("--n", min=1, max=8, help="How many alternatives.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Send one message and print the reply (recorded like any conversation)."""
+    from companion import persona as persona_mod
+    from companion.errors import CompanionError
+
+    def log(line: str) -> None:
+        sys.stderr.write(line + "\n")
+
+    try:
+        ensure_file()
+        config = load().config
+        config.paths.ensure()
+        key = persona or config.chat.persona
+        persona_mod.load(key, config.paths)  # a bad persona is a one-line error, before any work
+        engine, store = build_engine(config, log=log)
+    except (ConfigError, persona_mod.PersonaError, CompanionError) as e:
+        log(f"companion: {e}")
+        raise typer.Exit(1) from None
+
+    async def go() -> AskResult:
+        try:
+            return await ask_once(engine, store, key, message, n)
+        finally:
+            await engine.client.aclose()
+
+    result = asyncio.run(go())
+    code = render(result, as_json=as_json, out=sys.stdout, err=sys.stderr)
+    if code:
+        raise typer.Exit(code)

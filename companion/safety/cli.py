@@ -1,0 +1,86 @@
+"""`companion safety install|status|check`: a Typer sub-app the CLI mounts as `safety`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from companion.config import Config, ConfigError, ensure_file, load
+
+safety_app = typer.Typer(
+    help="The safety filter: install Detoxify, see its state.", no_args_is_help=True
+)
+
+
+def _config() -> Config:
+    try:
+        ensure_file()
+        return load().config
+    except ConfigError as e:
+        typer.echo(f"companion: {e}", err=True)
+        raise typer.Exit(1) from None
+
+
+@safety_app.command("install")
+def install_cmd(
+    source: Annotated[
+        Path | None,
+        typer.Option("--from", help="A Detoxify .ckpt you already have (else it is downloaded)."),
+    ] = None,
+) -> None:
+    """Download Detoxify's weights and tokenizer once, for offline use."""
+    from companion.safety.detox import SafetyModelError, install, online
+
+    cfg = _config()
+    if source is None and not online():
+        typer.echo(
+            "companion: no network; copy a Detoxify .ckpt here and use --from FILE", err=True
+        )
+        raise typer.Exit(1)
+    try:
+        ckpt, hf = install(cfg.paths.safety_dir, cfg.safety.detoxify_variant, source=source)
+    except (SafetyModelError, OSError) as e:
+        typer.echo(f"companion: safety install failed: {e}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"installed {ckpt} (tokenizer and config in {hf})")
+
+
+@safety_app.command("status")
+def status_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Say whether full Detoxify or the fallback filter is in use, and why. Exit 3: fallback."""
+    from companion.safety.detox import load_classifier
+
+    cfg = _config()
+    clf = load_classifier(cfg.safety, cfg.paths)
+    if as_json:
+        typer.echo(json.dumps({"mode": clf.mode, "detail": clf.detail}))
+    else:
+        what = "full (Detoxify)" if clf.mode == "detoxify" else "FALLBACK filter"
+        typer.echo(f"safety: {what}: {clf.detail}")
+    if clf.mode != "detoxify":
+        raise typer.Exit(3)
+
+
+@safety_app.command("check")
+def check_cmd(
+    text: Annotated[str, typer.Argument(help="A reply to check.")],
+    user: Annotated[str, typer.Option(help="The user's message it answers.")] = "",
+    persona: Annotated[str | None, typer.Option(help="Persona (for its intensity cap).")] = None,
+) -> None:
+    """Show what the pipeline decides for a reply, with every score (for tuning thresholds)."""
+    from companion import persona as persona_mod
+    from companion.safety.pipeline import build_pipeline
+
+    cfg = _config()
+    try:
+        p = persona_mod.load(persona or cfg.chat.persona, cfg.paths)
+    except persona_mod.PersonaError as e:
+        typer.echo(f"companion: {e}", err=True)
+        raise typer.Exit(1) from None
+    pipeline = build_pipeline(cfg.safety, cfg.paths)
+    user_verdict = pipeline.check_user(user)
+    verdict = pipeline.check_reply(user, text, p, user_intensity=user_verdict.scores["intensity"])
+    typer.echo(json.dumps({"user": user_verdict.record(), "reply": verdict.record()}, indent=2))
