@@ -1,17 +1,107 @@
-"""Typer command functions for the learning side; companion/cli.py mounts them.
+"""Typer command functions for the learning side; companion/cli.py mounts them:
+
+    app.add_typer(data_app, name="data")
+    app.add_typer(pairs_app, name="pairs")
+    app.add_typer(train_app, name="train")
+    app.add_typer(adapters_app, name="adapters")
+    app.command("retrain")(retrain)
+    app.command("export-model")(export_model)
 
 Heavy imports (torch, transformers, trl, the store) happen inside the commands, so
-`companion --help` stays fast.
+`companion --help` stays fast. Errors print one line to stderr and exit 1.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+if TYPE_CHECKING:
+    from companion.config import Config
+
 data_app = typer.Typer(help="Prepare training data.", no_args_is_help=True)
+pairs_app = typer.Typer(help="Preference pairs built from your feedback.", no_args_is_help=True)
+train_app = typer.Typer(help="Train adapters from data files.", no_args_is_help=True)
+adapters_app = typer.Typer(help="Trained adapter versions.", no_args_is_help=True)
+
+
+def _fail(msg: str) -> None:
+    typer.echo(f"error: {msg}", err=True)
+    raise typer.Exit(1)
+
+
+def _config() -> Config:
+    from companion.config import ConfigError, ensure_file, load
+
+    try:
+        ensure_file()
+        cfg = load().config
+    except ConfigError as e:
+        _fail(str(e))
+        raise  # unreachable; for type checkers
+    cfg.paths.ensure()
+    return cfg
+
+
+def _store(config: Config) -> Any:
+    from companion.wiring import open_store
+
+    try:
+        return open_store(config)
+    except Exception as e:  # noqa: BLE001 - one line, whatever the database says
+        _fail(f"cannot open the database: {e}")
+
+
+def base_model_dir(config: Config) -> Path:
+    """The configured base model, or the embedded SmolLM2 (which must be set up)."""
+    if config.model.base:
+        return Path(config.model.base)
+    d = config.paths.embedded_model_dir
+    if not (d / "config.json").is_file():
+        _fail(f"the base model is not set up at {d}; run: companion model setup")
+    return d
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    from align.adapters import AdapterError
+    from align.train import TrainingError
+
+    try:
+        yield
+    except (AdapterError, TrainingError, ValueError) as e:
+        _fail(str(e))
+
+
+def _progress_bar() -> tuple[Any, Callable[[Any], None]]:
+    """A rich progress bar fed by `align.train.TrainProgress` events."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("training"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.fields[info]}"),
+        TimeRemainingColumn(),
+        transient=False,
+    )
+    task = bar.add_task("train", total=None, info="")
+
+    def update(p: Any) -> None:
+        info = f"loss {p.loss:.4f}" if p.loss is not None else ""
+        if p.reward_accuracy is not None:
+            info += f"  reward acc {p.reward_accuracy:.2f}"
+        bar.update(task, completed=p.step, total=p.total, info=info)
+
+    return bar, update
+
+
+# ---- data ---------------------------------------------------------------------------------
 
 
 @data_app.callback()
@@ -35,9 +125,361 @@ def data_clean(
     from align.clean import clean_file
 
     if not src.is_file():
-        raise typer.BadParameter(f"{src}: no such file", param_hint="SRC")
+        _fail(f"{src}: no such file")
     _, report = clean_file(
         src, dst, max_tokens=max_tokens or None, scrub_personal_data=scrub, names=name or ()
     )
     typer.echo(report.summary())
     typer.echo(f"wrote {report.kept} samples to {dst}")
+
+
+# ---- pairs --------------------------------------------------------------------------------
+
+
+@pairs_app.command("build")
+def pairs_build(
+    rebuild: Annotated[bool, typer.Option(help="Drop stored pairs and build again.")] = False,
+) -> None:
+    """Build preference pairs from recorded feedback (incremental)."""
+    from align.retrain import persona_system_prompt, sync_pairs
+
+    cfg = _config()
+    store = _store(cfg)
+    if rebuild:
+        store.clear_pairs()
+    n = sync_pairs(store, cfg.retrain, system_prompt=persona_system_prompt(cfg))
+    typer.echo(f"{n} new pairs; {store.count_pairs()} in all")
+
+
+@pairs_app.command("stats")
+def pairs_stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Counts of stored pairs by source and split."""
+    cfg = _config()
+    store = _store(cfg)
+    stats = {
+        "total": store.count_pairs(),
+        "train": store.count_pairs("train"),
+        "holdout": store.count_pairs("holdout"),
+        "by_source": store.count_pairs_by_source(),
+    }
+    if as_json:
+        typer.echo(json.dumps(stats))
+        return
+    typer.echo(f"{stats['total']} pairs: {stats['train']} train, {stats['holdout']} holdout")
+    for src, n in sorted(stats["by_source"].items()):
+        typer.echo(f"  {src:<10} {n}")
+
+
+@pairs_app.command("export")
+def pairs_export(
+    out: Annotated[Path, typer.Argument(help="Output JSONL file.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="trl: prompt/chosen/rejected; jsonl: every field.")
+    ] = "trl",
+    split: Annotated[str | None, typer.Option(help="train or holdout (default: both).")] = None,
+) -> None:
+    """Export stored pairs for training elsewhere."""
+    from align.clean import write_jsonl
+    from align.retrain import trl_row
+
+    if fmt not in ("trl", "jsonl"):
+        _fail(f"--format must be trl or jsonl, not {fmt!r}")
+    cfg = _config()
+    store = _store(cfg)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for p in store.iter_pairs(split):
+            row = trl_row(p)
+            if fmt == "jsonl":
+                row.update(
+                    id=p.hash,
+                    source=p.source,
+                    split=p.split,
+                    conversation_id=p.conversation_id,
+                    message_id=p.message_id,
+                )
+            yield row
+
+    n = write_jsonl(out, rows())
+    typer.echo(f"wrote {n} pairs to {out}")
+
+
+# ---- train --------------------------------------------------------------------------------
+
+
+@train_app.callback()
+def _train() -> None:
+    """Train adapters from data files."""
+
+
+def persona_rows(persona: Any, system: str | None) -> list[dict[str, Any]]:
+    """A persona's own example dialogues as SFT samples."""
+    rows = []
+    for ex in getattr(persona, "example_dialogues", ()):
+        msgs = [
+            {"role": "user", "content": ex.user},
+            {"role": "assistant", "content": ex.assistant},
+        ]
+        if system:
+            msgs.insert(0, {"role": "system", "content": system})
+        rows.append({"messages": msgs})
+    return rows
+
+
+def with_system(samples: list[dict[str, Any]], system: str | None) -> list[dict[str, Any]]:
+    """Put the persona's system prompt first in samples that have none (train as served)."""
+    if not system:
+        return samples
+    out = []
+    for s in samples:
+        msgs = s["messages"]
+        if msgs and msgs[0]["role"] != "system":
+            msgs = [{"role": "system", "content": system}, *msgs]
+        out.append({**s, "messages": msgs})
+    return out
+
+
+@train_app.command("sft")
+def train_sft(
+    data: Annotated[
+        list[Path] | None, typer.Option("--data", help="JSONL dialogues (repeatable).")
+    ] = None,
+    persona: Annotated[
+        str | None,
+        typer.Option(help="Persona whose system prompt frames the data; its examples are added."),
+    ] = None,
+    qlora: Annotated[bool, typer.Option(help="4-bit NF4 base; needs a CUDA GPU.")] = False,
+    max_steps: Annotated[int | None, typer.Option(help="Stop after N steps.")] = None,
+    epochs: Annotated[float | None, typer.Option(help="Passes over the data.")] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate (default 2e-4).")] = None,
+    activate: Annotated[bool, typer.Option(help="Make the new adapter active.")] = False,
+    resume: Annotated[bool, typer.Option(help="Continue the last interrupted SFT run.")] = False,
+) -> None:
+    """Supervised fine-tuning of a LoRA adapter on dialogues (loss on assistant turns)."""
+    from align.adapters import AdapterRegistry
+    from align.clean import clean_file
+    from align.train import TrainingArgs, check_qlora, summarize_curve, train
+
+    with _errors():
+        check_qlora(TrainingArgs(qlora=qlora))  # refuse before loading anything
+    cfg = _config()
+    samples: list[dict[str, Any]] = []
+    for f in data or []:
+        if not f.is_file():
+            _fail(f"{f}: no such file")
+        kept, report = clean_file(f, max_tokens=cfg.retrain.max_length)
+        typer.echo(f"{f}: " + report.summary())
+        samples += [s for s in kept if "messages" in s]
+    system = None
+    if persona:
+        from companion import persona as persona_mod
+
+        try:
+            p = persona_mod.load(persona, cfg.paths)
+        except Exception as e:  # noqa: BLE001
+            _fail(str(e))
+        system = persona_mod.system_prompt(p)
+        samples += persona_rows(p, system)
+    samples = with_system(samples, system)
+    if not samples:
+        _fail("no training dialogues: give --data FILE and/or --persona NAME")
+    base = base_model_dir(cfg)
+    store = _store(cfg)
+    run_dir = cfg.paths.runs_dir / "sft-latest"
+    args = TrainingArgs.from_config(
+        cfg.retrain, learning_rate=lr or 2e-4, max_steps=max_steps, epochs=epochs, qlora=qlora
+    )
+    args.resume = resume
+    bar, update = _progress_bar()
+    with _errors(), bar:
+        result = train("sft", base, samples, run_dir, args=args, progress_callback=update)
+    typer.echo(summarize_curve(result.log_history))
+    typer.echo(f"loss curve: {result.plot_png}")
+    with _errors():
+        reg = AdapterRegistry(cfg.paths.adapters_dir, store)
+        info = reg.install(result.adapter_dir, kind="sft", metrics=result.metrics)
+        typer.echo(f"registered adapter {info.version} ({info.path})")
+        if activate:
+            reg.promote(info.version)
+            typer.echo(f"{info.version} is active")
+
+
+# ---- adapters -----------------------------------------------------------------------------
+
+
+@adapters_app.command("list")
+def adapters_list() -> None:
+    """Adapter versions; * marks the active one."""
+    from align.adapters import AdapterRegistry, versions_table
+
+    cfg = _config()
+    reg = AdapterRegistry(cfg.paths.adapters_dir, _store(cfg))
+    rows = versions_table(reg.list())
+    if not rows:
+        typer.echo("no adapters yet; the base model is serving")
+    for mark, version, kind, parent, metric in rows:
+        typer.echo(f"{mark} {version:<6} {kind:<4} from {parent:<6} {metric}")
+
+
+@adapters_app.command("show")
+def adapters_show(
+    version: Annotated[str | None, typer.Argument(help="Version (default: active).")] = None,
+) -> None:
+    """Details and metrics of one adapter version."""
+    from align.adapters import AdapterRegistry, describe
+
+    cfg = _config()
+    reg = AdapterRegistry(cfg.paths.adapters_dir, _store(cfg))
+    with _errors():
+        info = reg.get(version) if version else reg.active()
+    if info is None:
+        _fail("no adapter is active; give a version (companion adapters list)")
+    for k, v in describe(info):
+        typer.echo(f"{k:<22} {v}")
+
+
+@adapters_app.command("rollback")
+def adapters_rollback(
+    version: Annotated[
+        str | None, typer.Argument(help="Version to activate, or 'base' (default: the parent).")
+    ] = None,
+) -> None:
+    """Activate an earlier adapter version (or the base model)."""
+    from align.adapters import AdapterRegistry
+
+    cfg = _config()
+    store = _store(cfg)
+    reg = AdapterRegistry(cfg.paths.adapters_dir, store)
+    with _errors():
+        info = reg.rollback(version)
+    typer.echo(f"active: {info.version if info else 'base model'}")
+    _swap(cfg, store)
+
+
+def _swap(cfg: Config, store: Any) -> str | None:
+    """Tell a running server about the active adapter; returns a note on failure."""
+    try:
+        return make_hot_swap(cfg, store)(Path())
+    except Exception as e:  # noqa: BLE001
+        note = f"the running server was not updated ({e}); it serves the change on restart"
+        typer.echo(note, err=True)
+        return note
+
+
+def make_hot_swap(cfg: Config, store: Any) -> Callable[[Path], None]:
+    """The server-side hot swap: load the store's active adapter into the running server."""
+
+    def hot_swap(_adapter_dir: Path) -> None:
+        from companion.server import ServerManager
+        from companion.wiring import active_adapter
+
+        ref = active_adapter(store)
+        if ref is not None:
+            ServerManager(cfg).activate_adapter(ref)
+
+    return hot_swap
+
+
+# ---- retrain and export -------------------------------------------------------------------
+
+
+def retrain(
+    min_pairs: Annotated[int | None, typer.Option(help="Fewer pairs: KTO or no training.")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Stop after N steps.")] = None,
+    epochs: Annotated[float | None, typer.Option(help="Passes over the pairs.")] = None,
+    method: Annotated[str | None, typer.Option(help="auto, dpo or kto.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option(help="Show the data and the plan; train nothing.")
+    ] = False,
+    resume: Annotated[bool, typer.Option(help="Continue the last interrupted run.")] = False,
+    merge: Annotated[
+        bool | None, typer.Option(help="Merge the new adapter for fast CPU serving.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Learn from your feedback: pairs → DPO (or KTO) → gate → promote → hot swap."""
+    from align.retrain import RetrainOptions
+    from align.retrain import retrain as run
+
+    if method not in (None, "auto", "dpo", "kto"):
+        _fail(f"--method must be auto, dpo or kto, not {method!r}")
+    cfg = _config()
+    store = _store(cfg)
+    base = base_model_dir(cfg)
+    opts = RetrainOptions(
+        min_pairs=min_pairs,
+        max_steps=max_steps,
+        epochs=epochs,
+        method=method,  # type: ignore[arg-type]
+        dry_run=dry_run,
+        resume=resume,
+        merge=merge,
+    )
+    bar, update = _progress_bar()
+    with _errors(), bar:
+        report = run(
+            cfg,
+            store,
+            base_model_dir=base,
+            options=opts,
+            hot_swap=make_hot_swap(cfg, store),
+            scorer=safety_scorer(cfg),
+            progress=update,
+        )
+    typer.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.summary())
+    if report.status == "failed":
+        raise typer.Exit(1)
+
+
+def safety_scorer(cfg: Config) -> Callable[[list[str]], list[dict[str, float]]] | None:
+    """Toxicity + intensity scorer for the gate's safety probe, from companion.safety.
+
+    Returns None (probe skipped, and the report says so) when the scorer cannot be built.
+    """
+    try:
+        from companion.safety import intensity
+        from companion.safety.detox import load_classifier
+
+        classifier = load_classifier(cfg.safety, cfg.paths)
+    except Exception:  # noqa: BLE001
+        return None
+
+    def score(texts: list[str]) -> list[dict[str, float]]:
+        tox = classifier.predict(texts)
+        return [
+            {"toxicity": float(t.get("toxicity", 0.0)), "intensity": intensity.score(x).score}
+            for t, x in zip(tox, texts, strict=True)
+        ]
+
+    return score
+
+
+def export_model(
+    merged: Annotated[
+        Path | None, typer.Option("--merged", help="Write base+adapter as one checkpoint here.")
+    ] = None,
+    adapter: Annotated[
+        Path | None, typer.Option("--adapter", help="Write the adapter here.")
+    ] = None,
+    version: Annotated[str | None, typer.Option(help="Adapter version (default: active).")] = None,
+) -> None:
+    """Export the active (or a given) adapter, merged or alone; verified by loading it back."""
+    from align.adapters import AdapterRegistry, export_adapter, merge_adapter
+
+    if (merged is None) == (adapter is None):
+        _fail("give exactly one of --merged DIR or --adapter DIR")
+    cfg = _config()
+    reg = AdapterRegistry(cfg.paths.adapters_dir, _store(cfg))
+    with _errors():
+        info = reg.get(version) if version else reg.active()
+    if info is None:
+        _fail("no adapter is active; give --version (companion adapters list)")
+    base = base_model_dir(cfg)
+    with _errors():
+        if merged is not None:
+            out = merge_adapter(base, info.path, merged)
+            typer.echo(f"wrote merged checkpoint of {info.version} to {out} (verified)")
+        else:
+            assert adapter is not None
+            out = export_adapter(base, info.path, adapter)
+            typer.echo(f"wrote adapter {info.version} to {out} (verified)")

@@ -281,9 +281,10 @@ def _turn_pairs(
                 yield pair("replaced", r, d)
     # Rule 1: the picked alternative over every shown one not picked. A picked reply rated
     # down, or an unpicked one rated up, contradicts the pick: no pair.
-    # A pick is a choice among the alternatives of one turn record.
+    # A pick is a choice among the alternatives of one turn record. Every alternative was on
+    # offer in the picker, so `shown` (the one displayed inline) does not limit this rule.
     for g in groups:
-        alts = [c for c in g if any(c is j for j in judged)]
+        alts = [c for c in g if not _is_blocked(c) and _shown_text(c)]
         picked = [c for c in alts if getattr(c, "chosen", False)]
         if len(picked) == 1 and _rating(picked[0]) != -1:
             p = picked[0]

@@ -275,7 +275,11 @@ def retrain(
     rows = train_rows if method == "dpo" else kto_rows
     registry = AdapterRegistry(paths.adapters_dir, store)
     active = registry.active()
-    steps = args.max_steps if args.max_steps > 0 else int(-(-len(rows) * args.epochs // args.batch_size))
+    steps = (
+        args.max_steps
+        if args.max_steps > 0
+        else int(-(-len(rows) * args.epochs // args.batch_size))
+    )
     report.plan = [
         f"{method.upper()} on {len(rows)} rows, {steps} steps of {args.batch_size}, "
         f"lr {args.lr_for(method):g}, beta {args.beta:g}, LoRA r={args.lora_r}",

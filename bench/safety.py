@@ -61,16 +61,20 @@ def build_bert_base_checkpoint(dest: Path) -> tuple[Path, Path]:
     if ckpt.is_file():
         return ckpt, hf
     hf.mkdir(parents=True, exist_ok=True)
-    # A vocabulary of real English words, so replies tokenize to realistic lengths.
+    # A vocabulary of real English words, so replies tokenize to realistic lengths: the
+    # profanity model's word list (common comment words), VADER's lexicon and stop words.
+    import joblib
+    import profanity_check
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    vectorizer = joblib.load(Path(profanity_check.__file__).parent / "data" / "vectorizer.joblib")
     lexicon = Path(vaderSentiment.__file__).with_name("vader_lexicon.txt")
-    words = sorted({line.split("\t")[0].lower() for line in lexicon.read_text().splitlines()})
-    common = (
-        "the a an and or but to of in on at for with you your i me my we it is are was be "
-        "that this what how do does did have has had not can could would should will just "
-        "so very about time day work dog job new week walk river sounds like hard help feel"
-    ).split()
+    common = sorted(ENGLISH_STOP_WORDS) + sorted(
+        {w for w in vectorizer.vocabulary_ if w.isalpha()}
+        | {line.split("\t")[0].lower() for line in lexicon.read_text().splitlines()}
+    )
     letters = list("abcdefghijklmnopqrstuvwxyz0123456789.,!?'\"-:;()")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *dict.fromkeys(common + words + letters)]
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *dict.fromkeys(common + letters)]
     vocab += [f"##{c}" for c in letters]
     vocab += [f"[unused{i}]" for i in range(30522 - len(vocab))]
     (hf / "vocab.txt").write_text("\n".join(vocab[:30522]) + "\n")

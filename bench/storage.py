@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import sqlite3
 import subprocess
 import sys
@@ -216,10 +215,10 @@ def fill(engine: Engine, rows: int) -> float:
     return time.perf_counter() - t0
 
 
-def _rss_mib() -> float:
+def _status_mib(field: str) -> float:
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -228,14 +227,15 @@ def scan_child(url: str, batch_size: int) -> None:
     """Runs in a fresh process: scan everything, report time and memory as JSON."""
     engine = make_engine(url)
     store = Store(engine)
-    base_rss = _rss_mib()
+    base_rss = _status_mib("VmRSS")
     t0 = time.perf_counter()
     turns = candidates = 0
     for turn in store.iter_turns(batch_size=batch_size):
         turns += 1
         candidates += len(turn.candidates)
     elapsed = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not ru_maxrss: the latter survives exec and would count the parent's memory.
+    peak = _status_mib("VmHWM")
     engine.dispose()
     sys.stdout.write(
         json.dumps(

@@ -237,7 +237,7 @@ def doctor() -> None:
 
     checks = run_checks()
     for check in checks:
-        mark = "ok  " if check.ok else "FAIL"
+        mark = "ok  " if check.ok else ("warn" if check.optional else "FAIL")
         typer.echo(f"[{mark}] {check.name}: {check.detail}")
         if not check.ok and check.fix:
             typer.echo(f"       fix: {check.fix}")

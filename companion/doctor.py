@@ -84,9 +84,8 @@ def run_checks() -> list[Check]:
     try:
         from companion.wiring import open_store
 
-        store = open_store(config)
+        open_store(config)
         checks.append(Check("database", True, _redact(config.database_url)))
-        del store
     except Exception as e:  # noqa: BLE001 - any failure here is what doctor reports
         checks.append(
             Check("database", False, f"{type(e).__name__}: {e}"[:200], "companion db upgrade")
@@ -105,21 +104,18 @@ def run_checks() -> list[Check]:
         )
     )
 
-    try:
-        from companion.safety.detox import describe_mode
+    from companion.safety.detox import load_classifier
 
-        mode, detail = describe_mode(config)
-        checks.append(
-            Check(
-                "safety weights",
-                mode == "detoxify",
-                detail,
-                "companion safety install",
-                optional=True,
-            )
+    classifier = load_classifier(config.safety, config.paths)
+    checks.append(
+        Check(
+            "safety weights",
+            classifier.mode == "detoxify",
+            f"{classifier.mode}: {classifier.detail}",
+            "companion safety install",
+            optional=True,
         )
-    except ImportError:
-        checks.append(Check("safety weights", False, "safety module missing", FIX_INSTALL))
+    )
     return checks
 
 

@@ -60,6 +60,9 @@ def convert_gguf(gguf: Path, dest: Path, *, progress: Progress = _noop) -> Path:
 
     total = 5
     dest.parent.mkdir(parents=True, exist_ok=True)
+    # Leftovers of a setup that was killed; never used, only removed.
+    for stale in dest.parent.glob(f".{dest.name}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
     try:
         progress("reading tokenizer", 1, total)

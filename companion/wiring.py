@@ -15,12 +15,9 @@ if TYPE_CHECKING:
 
 def open_store(config: Config) -> Store:
     """The feedback store, migrated to the current schema (SQLite is backed up first)."""
-    from feedback.db import make_engine, migrate
-    from feedback.repo import Store
+    from feedback.repo import open_store as open_feedback_store
 
-    engine = make_engine(config.database_url)
-    migrate(engine, backup_dir=config.paths.backups_dir)
-    return Store(engine)
+    return open_feedback_store(config.database_url, backup_dir=config.paths.backups_dir)
 
 
 def active_adapter(store: Store) -> AdapterRef | None:

@@ -1,4 +1,4 @@
-"""Adapter registry (install, promote, rollback) on a real store; merge and export on a tiny model."""
+"""Adapter registry (install, promote, rollback) on a real store; merge and export."""
 
 from __future__ import annotations
 

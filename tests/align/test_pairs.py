@@ -43,8 +43,8 @@ CASES = [
     ),
     pytest.param(
         [t(Cand("a", "A", chosen=True), Cand("b", "B", shown=False))],
-        [],
-        id="rule1-unshown-alternative-is-not-rejected",
+        [("picked", "A", "B")],
+        id="rule1-alternatives-in-the-picker-count-unshown",
     ),
     pytest.param(
         [t(Cand("a", "A", chosen=True, rating=-1), Cand("b", "B"))],

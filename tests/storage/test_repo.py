@@ -574,3 +574,61 @@ def test_timestamps_round_trip_as_utc(store: Store) -> None:
     got = store.get_conversation(conv.id)  # type: ignore[arg-type]
     assert got is not None and got.created_at == conv.created_at
     assert got.created_at.utcoffset() == UTC.utcoffset(None)
+
+
+def test_iter_turns_streams_instead_of_loading_everything(store: Store) -> None:
+    """Python memory during the scan stays near one batch, far below the data's size."""
+    import tracemalloc
+
+    from sqlalchemy import insert
+
+    from feedback.models import Candidate, Conversation, Message
+
+    text = "x" * 1000
+    n_convs, turns = 40, 50  # 2,000 turns, 4,000 candidates, ~6 MB of text
+    with store.engine.begin() as conn:
+        conn.execute(
+            insert(Conversation.__table__),  # type: ignore[attr-defined]
+            [
+                {"id": c, "persona": "p", "uid": f"u{c}", "never_train": False,
+                 "created_at": datetime(2026, 1, 1), "updated_at": datetime(2026, 1, 1)}
+                for c in range(1, n_convs + 1)
+            ],
+        )  # fmt: skip
+        msgs, cands = [], []
+        for c in range(1, n_convs + 1):
+            parent = None
+            for t in range(turns):
+                u, a = c * 1000 + 2 * t, c * 1000 + 2 * t + 1
+                msgs += [
+                    {"id": u, "conversation_id": c, "parent_id": parent, "role": "user",
+                     "text": text, "status": "complete", "created_at": datetime(2026, 1, 1)},
+                    {"id": a, "conversation_id": c, "parent_id": u, "role": "assistant",
+                     "text": text, "status": "complete", "created_at": datetime(2026, 1, 1)},
+                ]  # fmt: skip
+                cands += [
+                    {"id": a * 10 + k, "message_id": a, "index": k, "text": text,
+                     "params": {}, "safety": {}, "latency": {}, "safety_action": "none",
+                     "shown": k == 0, "created_at": datetime(2026, 1, 1)}
+                    for k in range(2)
+                ]  # fmt: skip
+                parent = a
+        conn.execute(insert(Message.__table__), msgs)  # type: ignore[attr-defined]
+        conn.execute(insert(Candidate.__table__), cands)  # type: ignore[attr-defined]
+        del msgs, cands
+
+    tracemalloc.start()
+    try:
+        count = 0
+        deepest = 0
+        for turn in store.iter_turns(batch_size=100):
+            count += 1
+            deepest = max(deepest, len(turn.context))
+            del turn
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == n_convs * turns and deepest == 2 * turns - 1
+    # The candidates alone are 4 MB of text and the messages another 4 MB; a streamed scan
+    # holds one conversation's messages (~100 kB) plus one batch of rows.
+    assert peak < 2_500_000, f"peak {peak / 1e6:.1f} MB: the scan is not streaming"
