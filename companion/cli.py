@@ -31,6 +31,29 @@ app.add_typer(config_app, name="config")
 app.add_typer(model_app, name="model")
 app.add_typer(serve_app, name="serve")
 
+
+def _mount() -> None:
+    """Commands that live with their concern; each module keeps heavy imports inside."""
+    from align.cli import adapters_app, data_app, export_model, pairs_app, retrain, train_app
+    from companion.ask import ask
+    from companion.persona_cli import persona_app
+    from companion.safety.cli import safety_app
+    from feedback.cli import db_app, export_cmd, forget_cmd, import_cmd
+
+    app.command("ask")(ask)
+    app.add_typer(persona_app, name="persona")
+    app.add_typer(safety_app, name="safety")
+    app.add_typer(db_app, name="db")
+    app.command("export")(export_cmd)
+    app.command("import")(import_cmd)
+    app.command("forget")(forget_cmd)
+    app.add_typer(pairs_app, name="pairs")
+    app.add_typer(data_app, name="data")
+    app.add_typer(train_app, name="train")
+    app.add_typer(adapters_app, name="adapters")
+    app.command("retrain")(retrain)
+    app.command("export-model")(export_model)
+
 EXIT_NOT_READY = 3
 
 
@@ -243,6 +266,9 @@ def doctor() -> None:
             typer.echo(f"       fix: {check.fix}")
     if not all(c.ok or c.optional for c in checks):
         raise typer.Exit(EXIT_NOT_READY)
+
+
+_mount()
 
 
 def main() -> None:

@@ -704,7 +704,7 @@ class Store:
             cand_stmt = cand_stmt.where(conv_t.c.never_train.is_(False))
         with self.engine.connect() as conn:
             streaming = conn.execution_options(yield_per=batch_size)
-            msg_rows = iter(list(streaming.execute(msg_stmt)))
+            msg_rows = iter(streaming.execute(msg_stmt))
             cand_rows = streaming.execute(cand_stmt)
             pending_msg: Any = next(msg_rows, None)
             conv_id: int | None = None

@@ -178,3 +178,40 @@ def test_open_store_migrates_and_recovers(tmp_path: Path) -> None:
         assert got is not None and (got.status, got.text) == ("interrupted", "half a rep")
     finally:
         again.engine.dispose()
+
+
+class _Locked(Exception):
+    def __str__(self) -> str:
+        return "database is locked"
+
+
+def test_retrying_repeats_only_transient_errors() -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from feedback.db import retrying
+
+    calls: list[int] = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise OperationalError("INSERT", {}, _Locked())
+        return "ok"
+
+    assert retrying(flaky, delay_s=0) == "ok" and len(calls) == 3
+
+    def always_locked() -> None:
+        raise OperationalError("INSERT", {}, _Locked())
+
+    with pytest.raises(OperationalError):
+        retrying(always_locked, attempts=2, delay_s=0)
+
+    other: list[int] = []
+
+    def broken() -> None:
+        other.append(1)
+        raise OperationalError("INSERT", {}, Exception("no such table: x"))
+
+    with pytest.raises(OperationalError):
+        retrying(broken, delay_s=0)
+    assert len(other) == 1  # not a lock: no retry
