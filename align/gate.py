@@ -192,7 +192,11 @@ def completion_logps(
     batch_size: int = 8,
     max_length: int = 1024,
 ) -> list[tuple[float, int]]:
-    """Summed log-prob of each completion given its prompt, and its token count."""
+    """Summed log-prob of each completion given its prompt, and its token count.
+
+    Sequences are left-padded so every completion ends at the last position; only the logits
+    of the completion positions are computed (a 49k vocabulary makes full logits the cost).
+    """
     import torch
 
     out: list[tuple[float, int]] = []
@@ -200,30 +204,34 @@ def completion_logps(
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     for start in range(0, len(items), batch_size):
         batch = [_tokenize_pair(tokenizer, p, c) for p, c in items[start : start + batch_size]]
-        seqs, masks = [], []
+        seqs, n_comp = [], []
         for p_ids, c_ids in batch:
             ids = (p_ids + c_ids)[-max_length:]  # keep the end: the completion matters
-            n_c = min(len(c_ids), len(ids) - 1)
             seqs.append(ids)
-            masks.append([0] * (len(ids) - n_c) + [1] * n_c)
+            n_comp.append(max(0, min(len(c_ids), len(ids) - 1)))
         width = max(len(s) for s in seqs)
+        keep = max(n_comp) + 1
         input_ids = torch.full((len(seqs), width), pad, dtype=torch.long)
         attn = torch.zeros((len(seqs), width), dtype=torch.long)
-        cmask = torch.zeros((len(seqs), width), dtype=torch.float32)
-        for i, (s, m) in enumerate(zip(seqs, masks, strict=True)):
-            input_ids[i, : len(s)] = torch.tensor(s)
-            attn[i, : len(s)] = 1
-            cmask[i, : len(m)] = torch.tensor(m, dtype=torch.float32)
+        for i, s in enumerate(seqs):
+            input_ids[i, width - len(s) :] = torch.tensor(s)
+            attn[i, width - len(s) :] = 1
+        # Left padding: positions must count real tokens only.
+        pos = (attn.cumsum(-1) - 1).clamp(min=0)
         with torch.no_grad():
             logits = model(
-                input_ids=input_ids.to(device), attention_mask=attn.to(device)
+                input_ids=input_ids.to(device),
+                attention_mask=attn.to(device),
+                position_ids=pos.to(device),
+                logits_to_keep=keep,
             ).logits.float()
+        # logits[:, j] predicts token at position width-keep+j+1.
         logps = torch.log_softmax(logits[:, :-1], dim=-1)
-        tok = logps.gather(-1, input_ids[:, 1:].to(device).unsqueeze(-1)).squeeze(-1)
-        m = cmask[:, 1:].to(device)
-        sums = (tok * m).sum(-1).tolist()
-        counts = m.sum(-1).tolist()
-        out.extend((float(s), int(n)) for s, n in zip(sums, counts, strict=True))
+        targets = input_ids[:, width - keep + 1 :].to(device)
+        tok = logps.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+        for i, n in enumerate(n_comp):
+            val = tok[i, tok.shape[1] - n :].sum().item() if n else 0.0
+            out.append((float(val), int(n)))
     return out
 
 
@@ -271,26 +279,30 @@ def generate(
     *,
     max_new_tokens: int = 48,
 ) -> list[str]:
-    """Greedy replies, one prompt at a time (no padding subtleties; probe sets are small)."""
+    """Greedy replies to all prompts in one left-padded batch."""
     import torch
 
     device = next(model.parameters()).device
-    out = []
-    for msgs in prompts:
-        ids = tokenizer.apply_chat_template(
-            msgs, add_generation_prompt=True, return_tensors="pt", return_dict=True
+    texts = [
+        tokenizer.apply_chat_template(m, add_generation_prompt=True, tokenize=False)
+        for m in prompts
+    ]
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    try:
+        enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    finally:
+        tokenizer.padding_side = side
+    with torch.no_grad():
+        gen = model.generate(
+            input_ids=enc["input_ids"].to(device),
+            attention_mask=enc["attention_mask"].to(device),
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
         )
-        input_ids = ids["input_ids"].to(device)
-        with torch.no_grad():
-            gen = model.generate(
-                input_ids=input_ids,
-                attention_mask=torch.ones_like(input_ids),
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
-            )
-        out.append(tokenizer.decode(gen[0, input_ids.shape[1] :], skip_special_tokens=True))
-    return out
+    width = enc["input_ids"].shape[1]
+    return [tokenizer.decode(g[width:], skip_special_tokens=True) for g in gen]
 
 
 def safety_score(
@@ -360,6 +372,7 @@ def run_gate(
     system_prompt: str | None = None,
     run_sycophancy: bool = True,
     cuda: bool = False,
+    probe_tokens: int = 32,
 ) -> GateReport:
     """Measure the new and the active policy on holdout pairs and probes, then `decide`."""
     adapters = {"new": new_adapter}
@@ -378,7 +391,11 @@ def run_gate(
                 syco[label] = sycophancy_score(model, pol.tokenizer, system_prompt=system_prompt)
             if scorer is not None:
                 safe[label], replies[label] = safety_score(
-                    model, pol.tokenizer, scorer, system_prompt=system_prompt
+                    model,
+                    pol.tokenizer,
+                    scorer,
+                    system_prompt=system_prompt,
+                    max_new_tokens=probe_tokens,
                 )
     return decide(
         measured["new"],

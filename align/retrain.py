@@ -218,6 +218,7 @@ def retrain(
     system_prompt: SystemPrompt | None = None,
     progress: Callable[[Any], None] | None = None,
     after_merge: Callable[[str, Path], None] | None = None,
+    probe_tokens: int = 32,
 ) -> RetrainReport:
     """The whole loop; returns a report (never raises for a failed run: status says so)."""
     from align.adapters import AdapterRegistry, merge_adapter
@@ -330,6 +331,7 @@ def retrain(
             scorer=scorer,
             system_prompt=system_prompt(config.chat.persona),
             cuda=cuda,
+            probe_tokens=probe_tokens,
         )
         report.gate = gate.to_dict()
         report.reasons += gate.reasons

@@ -334,22 +334,28 @@ class ServerManager:
         return self.endpoint()
 
     def spawn(
-        self, base: str, adapter: AdapterRef | None = None, *, foreground: bool = False
+        self,
+        base: str,
+        adapter: AdapterRef | None = None,
+        *,
+        foreground: bool = False,
+        state_path: Path | None = None,
+        log_path: Path | None = None,
     ) -> tuple[subprocess.Popen[bytes], ServerState]:
         if self.external:
             raise ServerError(
                 f"server.url is set ({self.config.server.url}); companion does not start a "
                 "server of its own. Unset it to use a local one."
             )
-        if self.state() is not None:
+        if state_path is None and self.state() is not None:
             raise ServerError("a companion server is already running; see: companion serve status")
         device = detect_device(self.environ)
         checkpoint, model, lora_modules = serving_plan(self.config, device, base, adapter)
         port = self.config.server.port or free_port(self.config.server.host)
         api_key = secrets.token_urlsafe(24)
-        served = [BASE_NAME] if model == BASE_NAME else [model, BASE_NAME]
-        if lora_modules:
-            served = [BASE_NAME]
+        # With runtime LoRA the adapter gets its name from --lora-modules; a merged checkpoint
+        # is served under the adapter's name, since it is no longer the base.
+        served = [BASE_NAME] if model == BASE_NAME or lora_modules else [model]
         cmd = build_command(
             self.config,
             python=self.python,
@@ -371,7 +377,7 @@ class ServerManager:
             env.setdefault("HF_HUB_OFFLINE", "1")
         self.paths.logs_dir.mkdir(parents=True, exist_ok=True)
         self.paths.vllm_cache_dir.mkdir(parents=True, exist_ok=True)
-        log_path = self.paths.server_log
+        log_path = log_path or self.paths.server_log
         if foreground:
             proc = subprocess.Popen(cmd, env=env)
         else:
@@ -398,7 +404,7 @@ class ServerManager:
             started_at=self.clock(),
             log=str(log_path),
         )
-        write_state(self.paths.server_state, state)
+        write_state(state_path or self.paths.server_state, state)
         return proc, state
 
     def start(
@@ -460,20 +466,24 @@ class ServerManager:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGTERM)
 
+    def _shut_down(self, pid: int, timeout: float) -> None:
+        """SIGTERM, wait up to `timeout`, then SIGKILL the whole process group."""
+        self._terminate(pid)
+        deadline = time.monotonic() + timeout
+        while pid_alive(pid) and time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+            time.sleep(0.2)
+        if pid_alive(pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+
     def stop(self, timeout: float = 20.0) -> bool:
         """Stop the recorded server; True if one was running."""
         state = self.state()
         if state is None:
             return False
-        self._terminate(state.pid)
-        deadline = time.monotonic() + timeout
-        while pid_alive(state.pid) and time.monotonic() < deadline:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(state.pid, os.WNOHANG)
-            time.sleep(0.2)
-        if pid_alive(state.pid):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(state.pid, signal.SIGKILL)
+        self._shut_down(state.pid, timeout)
         self.paths.server_state.unlink(missing_ok=True)
         return True
 
@@ -515,3 +525,35 @@ class ServerManager:
             if old and old != adapter.name and old != state.checkpoint:
                 with contextlib.suppress(ServerError):
                     self.unload_adapter(old)
+
+    def switch(
+        self,
+        base: str,
+        adapter: AdapterRef | None,
+        *,
+        drain_s: float = 10.0,
+        progress: StartProgress = _quiet,
+    ) -> ServerState:
+        """Serve a new checkpoint with no gap: start a second server, wait until it is
+        healthy, point the state file at it, then stop the old one after a drain period
+        (streams in flight on the old server get `drain_s` to finish)."""
+        old = self.state()
+        if old is None:
+            return self.start(base, adapter, progress=progress)
+        next_state = self.paths.server_state.with_name("server.next.json")
+        next_log = self.paths.logs_dir / "vllm.next.log"
+        proc, new = self.spawn(base, adapter, state_path=next_state, log_path=next_log)
+        try:
+            self.wait_healthy(new, progress=progress, proc=proc)
+        except BaseException:
+            self._terminate(proc.pid)
+            proc.wait(timeout=30)
+            next_state.unlink(missing_ok=True)
+            raise
+        os.replace(next_log, self.paths.server_log)  # the open fd follows the rename
+        new = replace(new, log=str(self.paths.server_log))
+        write_state(self.paths.server_state, new)
+        next_state.unlink(missing_ok=True)
+        time.sleep(drain_s)
+        self._shut_down(old.pid, 20.0)
+        return new

@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from companion.config import Config
-from companion.server import AdapterRef, ServerManager, ServerState
+from companion.server import AdapterRef, ServerManager, ServerState, StartProgress
 
 if TYPE_CHECKING:
     from feedback.repo import Store
@@ -108,3 +108,34 @@ def run_chat(config: Config, *, persona: str | None = None) -> None:
     app = make_app(config, store=store, server=ServerManager(config), persona=persona)
     app.run()
     sys.exit(app.return_code or 0)
+
+
+def hot_swap(config: Config, store: Store, *, progress: StartProgress | None = None) -> str:
+    """Make the store's active adapter live in the running server; one line for the user.
+
+    With LoRA enabled it goes live at once through runtime loading; on CPU, once a merged
+    checkpoint exists, a second server on the merged weights takes over with no gap.
+    """
+    manager = ServerManager(config)
+    ref = active_adapter(store)
+    state = manager.state()
+    if state is None and not manager.external:
+        return "no server running; the next start serves the new adapter"
+    if ref is None:
+        return "no active adapter"
+    notes = []
+    if config.server.enable_lora:
+        manager.activate_adapter(ref)
+        notes.append(f"{ref.name} is live (runtime LoRA)")
+    if (
+        not manager.external
+        and ref.merged_path
+        and state is not None
+        and state.device == "cpu"
+        and config.server.merge_on_cpu
+    ):
+        from companion.model_setup import base_model
+
+        manager.switch(base_model(config), ref, progress=progress or (lambda _l, _e: None))
+        notes.append(f"now served from the merged checkpoint {ref.merged_path}")
+    return "; ".join(notes) or "restart the server to serve the new adapter"

@@ -107,6 +107,10 @@ class Store:
         self._now = now
         self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
 
+    def close(self) -> None:
+        """Close the engine's pooled connections (the Store is unusable afterwards)."""
+        self.engine.dispose()
+
     # --- plumbing --------------------------------------------------------------------------
 
     def _session(self) -> Session:
@@ -477,6 +481,32 @@ class Store:
         with self._session() as s:
             return list(s.exec(stmt))
 
+    def candidates_for_conversation(self, conversation_id: int) -> dict[int, list[Candidate]]:
+        """Every candidate of a conversation by message id, in index order (one query, for
+        rendering a whole conversation)."""
+        stmt = (
+            select(Candidate)
+            .join(Message, col(Message.id) == col(Candidate.message_id))
+            .where(col(Message.conversation_id) == conversation_id)
+            .order_by(col(Candidate.message_id), col(Candidate.index))
+        )
+        out: dict[int, list[Candidate]] = {}
+        with self._session() as s:
+            for cand in s.exec(stmt):
+                out.setdefault(cand.message_id, []).append(cand)
+        return out
+
+    def ratings_for_conversation(self, conversation_id: int) -> dict[int, Rating]:
+        """Current ratings of a conversation's candidates, by candidate id (one query)."""
+        stmt = (
+            select(Rating)
+            .join(Candidate, col(Candidate.id) == col(Rating.candidate_id))
+            .join(Message, col(Message.id) == col(Candidate.message_id))
+            .where(col(Message.conversation_id) == conversation_id)
+        )
+        with self._session() as s:
+            return {r.candidate_id: r for r in s.exec(stmt)}
+
     def _own_candidate(self, s: Session, message_id: int, candidate_id: int) -> Candidate:
         cand = self._get(s, Candidate, candidate_id)
         if cand.message_id != message_id:
@@ -660,12 +690,18 @@ class Store:
     # --- the scan align makes --------------------------------------------------------------
 
     def iter_turns(
-        self, batch_size: int = 1000, *, include_never_train: bool = True
+        self,
+        batch_size: int = 1000,
+        *,
+        include_never_train: bool = True,
+        conversation_id: int | None = None,
     ) -> Iterator[TurnRecord]:
-        """Every assistant turn that has candidates, conversation by conversation.
+        """Every assistant turn that has candidates, conversation by conversation (or only
+        those of `conversation_id`, for an incremental build when a conversation ends).
 
         Streamed: two ordered cursors (messages, candidates) are merged, and only the current
         conversation's messages are held in memory, so a million rows never load at once.
+        Both cursors read one snapshot of the database.
         """
         conv_t = Conversation.__table__  # type: ignore[attr-defined]
         msg_t = Message.__table__  # type: ignore[attr-defined]
@@ -702,7 +738,13 @@ class Store:
         )
         if not include_never_train:
             cand_stmt = cand_stmt.where(conv_t.c.never_train.is_(False))
+        if conversation_id is not None:
+            msg_stmt = msg_stmt.where(msg_t.c.conversation_id == conversation_id)
+            cand_stmt = cand_stmt.where(msg_t.c.conversation_id == conversation_id)
         with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                # One snapshot for both statements (SQLite's transaction already is one).
+                conn.execution_options(isolation_level="REPEATABLE READ")
             streaming = conn.execution_options(yield_per=batch_size)
             msg_rows = iter(streaming.execute(msg_stmt))
             cand_rows = streaming.execute(cand_stmt)

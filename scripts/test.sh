@@ -5,9 +5,10 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh
 
 if [ -z "${COMPANION_TEST_POSTGRES_URL:-}" ] && [ -f scripts/postgres.sh ]; then
-  # postgres.sh prints the URL of a throwaway server it started (installing it if needed).
-  if url=$(bash scripts/postgres.sh start); then
-    export COMPANION_TEST_POSTGRES_URL="$url"
+  # postgres.sh installs PostgreSQL if needed, starts a throwaway server on loopback and
+  # prints the export line for its URL.
+  if pg_env=$(bash scripts/postgres.sh start); then
+    eval "$pg_env"
     trap 'bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
   else
     echo "warning: PostgreSQL could not be started; its storage tests will be skipped" >&2

@@ -64,12 +64,13 @@ def tiny_model_dir(embedded_model_dir: Path, tmp_path_factory: pytest.TempPathFa
     torch.manual_seed(0)
     tok = AutoTokenizer.from_pretrained(embedded_model_dir)
     cfg = LlamaConfig(
-        hidden_size=64,
-        intermediate_size=128,
+        # vLLM's CPU attention kernels need a head_dim of 32 or more.
+        hidden_size=128,
+        intermediate_size=256,
         num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=16,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=64,
         vocab_size=len(tok),
         max_position_embeddings=2048,
         bos_token_id=tok.bos_token_id,

@@ -98,8 +98,8 @@ def test_retrain_end_to_end(tmp_path, store, tiny_model_dir):
         hot_swap=swapped.append,
         progress=seen.append,
         scorer=lambda texts: [{"toxicity": 0.0, "intensity": 0.0} for _ in texts],
+        probe_tokens=4,
     )
-    print(rep.summary())
     assert rep.method == "dpo" and rep.counts["holdout_pairs"] > 0
     assert rep.plot_png and rep.plot_png.is_file()
     assert seen and seen[-1].step == 6

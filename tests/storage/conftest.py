@@ -110,7 +110,10 @@ def postgres_url(postgres_server_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(params=["sqlite-memory", "sqlite-file", "postgres"])
+_PG = pytest.param("postgres", marks=pytest.mark.postgres)
+
+
+@pytest.fixture(params=["sqlite-memory", "sqlite-file", _PG])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database of each kind."""
     if request.param == "sqlite-memory":
@@ -120,7 +123,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("postgres_url"))
 
 
-@pytest.fixture(params=["sqlite-file", "postgres"])
+@pytest.fixture(params=["sqlite-file", _PG])
 def shared_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A database that several processes can open (no in-memory SQLite)."""
     if request.param == "sqlite-file":

@@ -151,6 +151,7 @@ def test_backup_is_a_consistent_copy(tmp_path: Path) -> None:
         engine.dispose()
 
 
+@pytest.mark.postgres
 def test_backup_of_postgres_uses_pg_dump(tmp_path: Path, postgres_url: str) -> None:
     if shutil.which("pg_dump") is None:
         pytest.skip("pg_dump not installed")

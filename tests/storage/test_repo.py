@@ -192,6 +192,11 @@ def test_candidates_show_and_choose(store: Store) -> None:
     assert store.get_candidate(c1.id).shown is True  # type: ignore[arg-type, union-attr]
     assert store.get_message(a).chosen_candidate_id is None  # type: ignore[union-attr]
 
+    by_message = store.candidates_for_conversation(conv.id)  # type: ignore[arg-type]
+    assert {m: [c.id for c in cs] for m, cs in by_message.items()} == {a: [c0.id, c1.id]}
+    store.rate(c1.id, 1)  # type: ignore[arg-type]
+    assert list(store.ratings_for_conversation(conv.id)) == [c1.id]  # type: ignore[arg-type]
+
     choice = store.choose(a, c0.id)  # type: ignore[arg-type]
     assert choice.candidate_id == c0.id
     msg2 = store.get_message(a)
@@ -382,6 +387,9 @@ def test_iter_turns_gives_context_candidates_and_feedback(store: Store) -> None:
 
     kept = list(store.iter_turns(include_never_train=False))
     assert [t.message_id for t in kept] == [a1, a2]
+    only_other = list(store.iter_turns(conversation_id=other.id))
+    assert [t.message_id for t in only_other] == [b1]
+    assert only_other[0].context == [{"role": "user", "content": "hi"}]
 
 
 def test_iter_turns_on_an_empty_database(store: Store) -> None:

@@ -5,6 +5,7 @@ Update after an intended change: pytest tests/tui/test_tui_snapshots.py --snapsh
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,13 @@ from tui import state as ui_state
 from tui.app import CompanionApp, make_app
 
 SIZES = [(80, 24), (120, 40)]
+
+
+@pytest.fixture
+def tui_config(tmp_path, monkeypatch) -> Config:
+    """A relative data dir, so the welcome text shows the same path on every run."""
+    monkeypatch.chdir(tmp_path)
+    return Config(data_dir=Path("data"))
 
 
 def _app(config: Config, store: Store, seeded: Seeded | None, *, accepted: bool = True) -> CompanionApp:
@@ -59,8 +67,11 @@ def test_reply_focused_with_alternatives_and_badge(snap_compare, tui_config, sto
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_welcome(snap_compare, tui_config, store, size):
+    async def run_before(pilot: Any) -> None:
+        await pilot.pause()  # not _settle: the start-up worker waits on this very modal
+
     assert snap_compare(
-        _app(tui_config, store, None, accepted=False), terminal_size=size, run_before=_settle
+        _app(tui_config, store, None, accepted=False), terminal_size=size, run_before=run_before
     )
 
 

@@ -262,10 +262,11 @@ class ChatScreen(Screen[None]):
         if greeting and not (path and path[0].role == "assistant"):
             widgets.append(
                 MessageBubble(
-                    TurnView(None, "assistant", greeting), author=self._author("assistant")
+                    TurnView(None, "assistant", greeting),
+                    author=self._author("assistant"),
+                    greeting=True,
                 )
             )
-            widgets[-1].add_class("-greeting")
         widgets += [MessageBubble(t, author=self._author(t.role)) for t in path]
         await view.mount_all(widgets)
         view.scroll_end(animate=False)

@@ -11,16 +11,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Label, Markdown
 
 TEXT = """\
-**{name} is an AI**, a small language model running on this computer. It is not a person,
-it does not have feelings, and it can be wrong. It is not a therapist or a crisis service:
-if you are in danger, please contact your local emergency number or a helpline.
+**{name} is an AI**, a small language model on this computer: not a person, and it can be
+wrong. It is no therapist or crisis service; in danger, call your local emergency number.
 
-**Your data stays here.** Conversations, ratings and trained adapters are kept in
-`{data_dir}` and nowhere else. You can forget a conversation (delete it in the sidebar,
-or `companion forget --conversation ID`) or everything (`companion forget --all`).
+**Your data stays here**, in `{data_dir}`. Forget a conversation by deleting it in the
+sidebar, or everything with `companion forget --all`.
 
-**It learns from you.** Thumbs up/down and the alternatives you pick train a small
-adapter on this machine, only when you ask for it.
+**It learns from you**: your ratings and picks train it on this machine, when you ask.
 """
 
 
@@ -36,13 +33,10 @@ class WelcomeScreen(ModalScreen[bool]):
         with VerticalScroll(classes="dialog -wide", id="welcome"):
             yield Label("Welcome to companion", classes="dialog-title")
             yield Markdown(TEXT.format(name=self.persona_name, data_dir=self.data_dir))
-            yield Checkbox("I am 18 or older", id="adult")
+            yield Checkbox("I am 18 or older", id="adult", compact=True)
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Start", id="start", variant="primary", disabled=True)
-                yield Button("Quit", id="quit")
-
-    def on_mount(self) -> None:
-        self.query_one("#adult", Checkbox).focus()
+                yield Button("Start", id="start", variant="primary", disabled=True, compact=True)
+                yield Button("Quit", id="quit", compact=True)
 
     @on(Checkbox.Changed, "#adult")
     def _adult(self, event: Checkbox.Changed) -> None:

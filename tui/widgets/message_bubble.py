@@ -43,8 +43,12 @@ class MessageBubble(Vertical, can_focus=True):
     turn: reactive[TurnView] = reactive(TurnView(None, "assistant", ""), init=False)
     streaming: reactive[bool] = reactive(False, init=False)
 
-    def __init__(self, turn: TurnView, *, author: str, streaming: bool = False) -> None:
-        super().__init__(classes=f"bubble -{turn.role}")
+    def __init__(
+        self, turn: TurnView, *, author: str, streaming: bool = False, greeting: bool = False
+    ) -> None:
+        super().__init__(classes=f"bubble -{turn.role}" + (" -greeting" if greeting else ""))
+        self.greeting = greeting
+        self.can_focus = not greeting  # the persona's greeting is not stored: nothing to act on
         self.set_reactive(MessageBubble.turn, turn)
         self.set_reactive(MessageBubble.streaming, streaming)
         self.author = author
@@ -54,7 +58,7 @@ class MessageBubble(Vertical, can_focus=True):
     def compose(self) -> ComposeResult:
         yield Label(self._header(), classes="bubble-header")
         yield Markdown(self._shown_text(self.turn), classes="bubble-body")
-        if self.turn.role in ("assistant", "user"):
+        if not self.greeting:
             yield _Toolbar(self._toolbar(), classes="bubble-toolbar")
 
     @property
@@ -96,7 +100,7 @@ class MessageBubble(Vertical, can_focus=True):
 
     def _toolbar(self) -> Content:
         if self.turn.role == "user":
-            links = [("edit", "edit"), ("copy", "copy"), ("delete", "delete_turn")]
+            links = [("edit", "edit"), ("copy", "copy"), ("del", "delete_turn")]
             if len(self.turn.siblings) > 1:
                 links = [("‹", "prev_alternative"), ("›", "next_alternative"), *links]
         else:
@@ -109,7 +113,7 @@ class MessageBubble(Vertical, can_focus=True):
             ]
             if len(self.turn.candidates) > 1:
                 links += [("‹", "prev_alternative"), ("›", "next_alternative"), ("pick", "choose")]
-            links += [("copy", "copy"), ("delete", "delete_turn")]
+            links += [("copy", "copy"), ("del", "delete_turn")]
         return Content("  ").join(
             Content.from_markup(f"[@click=tool('{action}')]{label}[/]") for label, action in links
         )

@@ -16,28 +16,32 @@ class StatusBar(Static):
 
     def render(self) -> Text:
         s = self.status
-        text = Text(no_wrap=True, overflow="ellipsis")
-        state = s.server
-        if state == "starting" and s.progress is not None:
-            state = f"starting {s.progress:.0%}"
+        parts: list[Text] = []
         if s.server != "unknown":
-            text.append("● ", style=_STATE_STYLE.get(s.server, "dim"))
-            text.append(state)
+            state = s.server
+            if state == "starting" and s.progress is not None:
+                state = f"starting {s.progress:.0%}"
+            part = Text.assemble(("● ", _STATE_STYLE.get(s.server, "dim")), state)
             if s.server == "down" and s.server_detail:
-                text.append(f" ({s.server_detail})", style="dim")
-            text.append("  │  ")
+                part.append(f" ({s.server_detail})", style="dim")
+            parts.append(part)
         if s.model:
-            text.append(s.model, style="bold")
-            text.append(f" + {s.adapter}" if s.adapter else " (base)", style="dim")
-            text.append("  │  ")
+            parts.append(
+                Text.assemble(
+                    (s.model, "bold"), (f" + {s.adapter}" if s.adapter else " (base)", "dim")
+                )
+            )
         if s.ttft_ms is not None:
-            text.append(f"TTFT {s.ttft_ms:.0f} ms")
-        if s.tok_s is not None:
-            text.append(f" · {s.tok_s:.1f} tok/s")
+            speed = f"TTFT {s.ttft_ms:.0f} ms"
+            if s.tok_s is not None:
+                speed += f" · {s.tok_s:.1f} tok/s"
+            parts.append(Text(speed))
         if s.safety_mode:
             style = "" if s.safety_mode.startswith("full") else "yellow"
-            text.append("  │  safety: " if s.ttft_ms is not None else "safety: ")
-            text.append(s.safety_mode, style=style)
+            parts.append(Text.assemble("safety: ", (s.safety_mode, style)))
         if s.new_feedback is not None:
-            text.append(f"  │  {s.new_feedback} new feedback")
+            parts.append(Text(f"{s.new_feedback} new feedback"))
+        text = Text("  │  ").join(parts)
+        text.no_wrap = True
+        text.overflow = "ellipsis"
         return text

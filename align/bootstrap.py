@@ -1,0 +1,146 @@
+"""The default persona's adapter: SFT on the shipped starter dialogues, and proof it changed
+the model (held-out loss and a simple style metric, base vs adapter).
+
+`build_default_adapter` is what `scripts/build_default_adapter.py` runs, and what
+`companion model setup` can call (it reports progress through a callback).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from align.clean import clean_file
+from align.train import ProgressCallback, TrainingArgs, train
+
+STARTER_DATA = (
+    Path(__file__).resolve().parents[1] / "companion" / "data" / "starter_dialogues.jsonl"
+)
+HOLDOUT_FRACTION = 0.1
+
+
+def default_args() -> TrainingArgs:
+    """Two epochs over ~290 dialogues at batch 8: ~72 steps (see docs/benchmarks.md for time)."""
+    return TrainingArgs(
+        learning_rate=2e-4, epochs=2.0, batch_size=8, lora_r=16, lora_alpha=32, save_steps=20
+    )
+
+
+def split_rows(
+    rows: Sequence[dict[str, Any]], holdout_fraction: float = HOLDOUT_FRACTION
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Deterministic train/holdout split by content hash.
+
+    >>> rows = [{"messages": [{"role": "user", "content": str(i)}]} for i in range(100)]
+    >>> tr, ho = split_rows(rows)
+    >>> len(tr) + len(ho), 3 <= len(ho) <= 20
+    (100, True)
+    """
+    train_rows, holdout = [], []
+    for r in rows:
+        h = hashlib.sha256(json.dumps(r, sort_keys=True).encode()).hexdigest()
+        (holdout if int(h[:8], 16) / 0x100000000 < holdout_fraction else train_rows).append(r)
+    return train_rows, holdout
+
+
+def with_system(rows: Sequence[dict[str, Any]], system: str | None) -> list[dict[str, Any]]:
+    if not system:
+        return [dict(r) for r in rows]
+    return [{"messages": [{"role": "system", "content": system}, *r["messages"]]} for r in rows]
+
+
+def _last_turn(row: dict[str, Any]) -> tuple[list[dict[str, str]], str]:
+    msgs = row["messages"]
+    return list(msgs[:-1]), msgs[-1]["content"]
+
+
+@dataclass
+class StyleEval:
+    heldout_nll: float
+    """Mean negative log-likelihood per token of the held-out final replies."""
+    question_share: float
+    """Share of generated replies that ask the user something (contain '?')."""
+    ends_with_question: float
+    mean_words: float
+    replies: list[str] = field(default_factory=list)
+
+
+def evaluate_style(
+    model: Any, tokenizer: Any, holdout: Sequence[dict[str, Any]], *, max_new_tokens: int = 40
+) -> StyleEval:
+    from align.gate import completion_logps, generate
+
+    items = [_last_turn(r) for r in holdout]
+    lps = completion_logps(model, tokenizer, items)
+    nll = -sum(lp for lp, _ in lps) / max(1, sum(n for _, n in lps))
+    replies = generate(model, tokenizer, [p for p, _ in items], max_new_tokens=max_new_tokens)
+    replies = [r.strip() for r in replies]
+    n = max(1, len(replies))
+    return StyleEval(
+        heldout_nll=nll,
+        question_share=sum("?" in r for r in replies) / n,
+        ends_with_question=sum(r.endswith("?") for r in replies) / n,
+        mean_words=sum(len(r.split()) for r in replies) / n,
+        replies=replies,
+    )
+
+
+@dataclass
+class BootstrapResult:
+    adapter_dir: Path
+    metrics: dict[str, Any]
+
+
+def build_default_adapter(
+    base_model_dir: Path,
+    out_dir: Path,
+    *,
+    data: Path = STARTER_DATA,
+    system_prompt: str | None = None,
+    args: TrainingArgs | None = None,
+    progress: ProgressCallback | None = None,
+    evaluate: bool = True,
+    log: Callable[[str], None] = lambda _m: None,
+) -> BootstrapResult:
+    """SFT the default persona adapter into ``out_dir/adapter``; measure base vs adapter."""
+    started = time.monotonic()
+    rows, report = clean_file(data)
+    log(f"starter data: {report.summary().splitlines()[0]}")
+    train_rows, holdout = split_rows(rows)
+    train_rows = with_system(train_rows, system_prompt)
+    holdout = with_system(holdout, system_prompt)
+    log(f"training on {len(train_rows)} dialogues, {len(holdout)} held out")
+    result = train(
+        "sft",
+        base_model_dir,
+        train_rows,
+        out_dir,
+        args=args or default_args(),
+        progress_callback=progress,
+    )
+    metrics: dict[str, Any] = {
+        "train_dialogues": len(train_rows),
+        "holdout_dialogues": len(holdout),
+        "train_runtime_s": result.metrics["runtime_s"],
+        "steps": result.metrics["steps"],
+        "first_loss": result.metrics.get("first_loss"),
+        "last_loss": result.metrics.get("last_loss"),
+    }
+    if evaluate and holdout:
+        from align.gate import Policies
+
+        log("evaluating base vs adapter on held-out dialogues")
+        pol = Policies(base_model_dir, {"starter": result.adapter_dir})
+        for label, name in (("base", None), ("adapter", "starter")):
+            with pol.use(name) as model:
+                ev = evaluate_style(model, pol.tokenizer, holdout)
+            metrics[label] = {k: v for k, v in ev.__dict__.items() if k != "replies"}
+            metrics[label]["sample_replies"] = ev.replies[:3]
+    metrics["wall_s"] = round(time.monotonic() - started, 1)
+    (out_dir / "bootstrap.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    return BootstrapResult(result.adapter_dir, metrics)

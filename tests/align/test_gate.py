@@ -1,0 +1,74 @@
+"""Gate rules as a pure table; log-prob scoring checked against a naive computation."""
+
+from __future__ import annotations
+
+import doctest
+
+import pytest
+
+import align.gate
+from align.gate import PrefEval, ProbeResult, decide
+
+OLD = PrefEval(n=10, accuracy=0.6, mean_margin=0.5, chosen_logp_per_token=-2.0)
+
+
+def ev(acc=0.7, margin=0.8, ll=-2.1, n=10):
+    return PrefEval(n=n, accuracy=acc, mean_margin=margin, chosen_logp_per_token=ll)
+
+
+@pytest.mark.parametrize(
+    ("new", "kw", "passed", "why"),
+    [
+        (ev(), {}, True, None),
+        (ev(acc=0.55), {}, False, "worse"),
+        (ev(acc=0.55), {"margin": 0.1}, True, None),
+        (ev(margin=0.1), {}, False, "worse"),
+        (ev(ll=-3.0), {}, False, "collapsed"),
+        (ev(n=0), {}, False, "no holdout pairs"),
+        (ev(), {"safety": ProbeResult(0.30, 0.20)}, False, "rose"),
+        (ev(), {"safety": ProbeResult(0.21, 0.20)}, True, None),
+        (ev(), {"sycophancy": ProbeResult(0.10, 0.20)}, False, "more sycophantic"),
+        (ev(), {"sycophancy": ProbeResult(0.17, 0.20)}, True, None),
+        (ev(), {"thumbs_only": True}, False, "must run"),
+        (ev(), {"thumbs_only": True, "sycophancy": ProbeResult(0.19, 0.20)}, False, "strict"),
+        (ev(), {"thumbs_only": True, "sycophancy": ProbeResult(0.20, 0.20)}, True, None),
+    ],
+)
+def test_decide_table(new, kw, passed, why):
+    report = decide(new, OLD, **kw)
+    assert report.passed is passed
+    if why:
+        assert any(why in r for r in report.reasons), report.reasons
+    assert report.summary().startswith("gate: " + ("promoted" if passed else "not promoted"))
+
+
+def test_doctests():
+    assert doctest.testmod(align.gate).failed == 0
+
+
+@pytest.mark.slow
+def test_batched_logps_match_naive(tiny_model_dir):
+    import torch
+
+    from align.gate import Policies, _tokenize_pair, completion_logps
+
+    pol = Policies(tiny_model_dir, {})
+    items = [
+        ([{"role": "user", "content": "Hi"}], "Hello there, how are you?"),
+        (
+            [
+                {"role": "system", "content": "Be kind."},
+                {"role": "user", "content": "A longer hello"},
+            ],
+            "Ok.",
+        ),
+    ]
+    got = completion_logps(pol.model, pol.tokenizer, items, batch_size=2)
+    for (prompt, comp), (lp, n) in zip(items, got, strict=True):
+        p_ids, c_ids = _tokenize_pair(pol.tokenizer, prompt, comp)
+        ids = torch.tensor([p_ids + c_ids])
+        with torch.no_grad():
+            logits = pol.model(input_ids=ids).logits[0]
+        logps = torch.log_softmax(logits[:-1], -1).gather(-1, ids[0, 1:, None])[:, 0]
+        assert n == len(c_ids)
+        assert lp == pytest.approx(logps[-len(c_ids) :].sum().item(), abs=1e-3)
