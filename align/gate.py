@@ -344,6 +344,8 @@ class Policies:
             model = PeftModel.from_pretrained(model, str(adapters[first]), adapter_name=first)
             for name in rest:
                 model.load_adapter(str(adapters[name]), adapter_name=name)
+        if cuda:
+            model.to("cuda")
         model.eval()
         self.model = model
 

@@ -278,10 +278,15 @@ def main() -> None:
         scan_child(args.scan_child, args.batch_size)
         return
 
+    with tempfile.TemporaryDirectory(prefix="companion-bench-") as tmp_dir:
+        run(args, Path(tmp_dir))
+
+
+def run(args: argparse.Namespace, tmp: Path) -> None:
+    load_start = os.getloadavg()[0]
     kinds = ["sqlite"] + (["postgres"] if args.postgres_url else [])
     if not args.postgres_url:
         say("no PostgreSQL URL (--postgres-url or $COMPANION_TEST_POSTGRES_URL): SQLite only")
-    tmp = Path(tempfile.mkdtemp(prefix="companion-bench-"))
     latency: dict[str, dict[str, float]] = {}
     scans: dict[str, list[tuple[int, float, dict[str, float]]]] = {k: [] for k in kinds}
     for kind in kinds:
@@ -346,16 +351,22 @@ def main() -> None:
             )
     growth = []
     for kind, results in scans.items():
-        if len(results) >= 2:
-            (r0, _, a), (r1, _, b) = results[0], results[-1]
-            ratio = (b["seconds"] / a["seconds"]) / (b["candidates"] / a["candidates"])
-            growth.append(
-                f"{kind}: {r1 // r0}× the rows took {b['seconds'] / a['seconds']:.1f}× the time "
-                f"(time per row ×{ratio:.2f}; 1.0 = linear)"
+        steps = []
+        for (r0, _, a), (r1, _, b) in zip(results, results[1:], strict=False):
+            steps.append(
+                f"{r0:,}→{r1:,} rows: time ×{b['seconds'] / a['seconds']:.1f} "
+                f"for rows ×{r1 / r0:.0f}"
             )
+        if steps:
+            growth.append(f"{kind}: " + ", ".join(steps))
     if growth:
-        lines += ["", "Growth: " + "; ".join(growth) + "."]
-    lines += ["", f"SQLite {sqlite3.sqlite_version}."]
+        lines += ["", "Growth (linear = time grows like rows): " + "; ".join(growth) + "."]
+    load_end = os.getloadavg()[0]
+    lines += [
+        "",
+        f"SQLite {sqlite3.sqlite_version}. Load average (1 min) {load_start:.1f} at the start, "
+        f"{load_end:.1f} at the end: timings on a shared machine vary with its load.",
+    ]
     body = "\n".join(lines)
     sys.stdout.write(body + "\n")
     if not args.no_write:

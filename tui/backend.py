@@ -254,6 +254,11 @@ class Backend:
 
     # -- engine ---------------------------------------------------------------------------
 
+    @property
+    def ready(self) -> bool:
+        """An engine is there to talk to (it arrives once the server is up)."""
+        return self.engine is not None
+
     def reply(self, conv_id: int, text: str, *, parent_id: int | None) -> AsyncIterator[Any]:
         return self.engine.reply(conv_id, text, parent_id=parent_id)
 
@@ -262,14 +267,18 @@ class Backend:
 
     @staticmethod
     def classify(ev: Any) -> tuple[str, Any]:
-        """(kind, data) for an engine event: delta / ids / reset / done / failed / notice."""
+        """(kind, data) for a companion.engine event: delta / ids / reset / done / failed /
+        notice / other. Only candidate 0 is live on screen; the others arrive stored."""
         name = type(ev).__name__
+        index = getattr(ev, "index", 0)
         if name == "TextDelta":
-            return "delta", ev.text
+            return ("delta", ev.text) if index == 0 else ("other", ev)
         if name == "ReplyStarted":
             return "ids", {"user_id": ev.user_message_id, "assistant_id": ev.message_id}
+        if name == "ReplyReset":
+            return ("reset", ev.reason) if index == 0 else ("other", ev)
         if name == "ReplyDone":
-            return "done", {"ttft_ms": getattr(ev, "ttft_ms", None), "tok_s": ev.tokens_per_s}
+            return "done", {"ttft_ms": ev.ttft_ms, "tok_s": ev.tokens_per_s}
         if name == "ReplyFailed":
             return "failed", ev.reason
         if name == "SafetyNotice":

@@ -38,10 +38,13 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("rename_conversation", "f2", "Rename conversation", "chat"),
     KeyAction("delete_conversation", "ctrl+delete", "Delete conversation", "chat"),
     KeyAction("pick_persona", "f3", "Persona for this conversation", "chat"),
-    KeyAction("stop", "escape", "Stop the reply (keeps what came)", "chat", show=True, short="Stop"),
+    KeyAction(
+        "stop", "escape", "Stop the reply (keeps what came)", "chat", show=True, short="Stop"
+    ),
     KeyAction("focus_reply", "ctrl+up", "Go to the last reply", "chat", show=True, short="Reply"),
     KeyAction("focus_input", "ctrl+down", "Go to the message box", "chat", palette=False),
     KeyAction("retrain", "f9", "Retrain on my feedback", "app"),
+    KeyAction("copy_text", "ctrl+c", "Copy selected text (drag to select)", "chat", palette=False),
     KeyAction("retry_server", "ctrl+s", "Retry the server", "chat"),
     KeyAction("rate_up", "plus,u", "Thumbs up (again to undo)", "reply"),
     KeyAction("rate_down", "minus,j", "Thumbs down (again to undo)", "reply"),

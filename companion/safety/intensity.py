@@ -111,7 +111,7 @@ def cues(text: str) -> dict[str, float]:
     lower = [w.lower() for w in words]
 
     compound = abs(_vader().polarity_scores(text)["compound"]) if text.strip() else 0.0
-    affect = max(0.0, (compound - 0.6) / 0.4)
+    affect = max(0.0, (compound - 0.7) / 0.3)
 
     runs = _BANG_RUN.findall(text)
     extra_bangs = sum(len(r) - 1 for r in runs)
@@ -125,7 +125,7 @@ def cues(text: str) -> dict[str, float]:
     emoji = min(1.0, max(0, n_emoji - 1) / 3)
 
     n_int = sum(1 for w in lower if w in INTENSIFIERS) + len(_ELONGATED.findall(text))
-    intensifiers = min(1.0, max(0, n_int - 1) / 3)
+    intensifiers = min(1.0, max(0, n_int - 2) / 3)  # "so ... so" is ordinary speech
 
     strong = len(_STRONG.findall(text))
     mild = len(_MILD.findall(text))

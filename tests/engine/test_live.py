@@ -103,6 +103,7 @@ async def test_nothing_listening_is_server_not_running() -> None:
 
 # --- the real vLLM server ----------------------------------------------------------------
 
+
 @pytest.fixture
 async def live(vllm_server: Any) -> Any:
     async with ChatClient(vllm_server.base_url, vllm_server.api_key) as client:
@@ -164,6 +165,8 @@ async def test_vllm_typed_errors(vllm_server: Any, live: ChatClient) -> None:
 async def test_vllm_engine_reply_alternatives_and_regenerate(
     vllm_server: Any, live: ChatClient, config: Config, store: Store, embedded_model_dir: Path
 ) -> None:
+    # short replies keep this test quick on a CPU
+    config = config.model_copy(update={"chat": config.chat.model_copy(update={"max_tokens": 40})})
     safety = SafetyPipeline(config.safety, FallbackClassifier())
     engine = Engine(
         config, live, store, safety, load_counter(embedded_model_dir), model=vllm_server.model

@@ -99,7 +99,6 @@ def test_backup_only_when_an_upgrade_is_pending(tmp_path: Path) -> None:
         Store(engine).create_conversation("default", "precious")
         assert migrate(engine, backups) is None
         assert not backups.exists() or not any(backups.iterdir())
-
     finally:
         engine.dispose()
 

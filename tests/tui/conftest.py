@@ -74,3 +74,49 @@ class Seeded:
 @pytest.fixture
 def seeded(store: Store) -> Seeded:
     return Seeded(store)
+
+
+def make_engine(
+    config: Config,
+    store: Store,
+    base_url: str,
+    api_key: str | None,
+    model: str,
+    tokenizer_dir: Path | None = None,
+):
+    """The real companion Engine (fallback safety classifier: no Detoxify weights in tests)."""
+    from companion.client import ChatClient
+    from companion.engine import Engine
+    from companion.prompt import approx_counter, load_counter
+    from companion.safety.detox import FallbackClassifier
+    from companion.safety.pipeline import SafetyPipeline
+
+    client = ChatClient(base_url, api_key, timeout=60, connect_retry_s=0.5)
+    count = load_counter(tokenizer_dir) if tokenizer_dir else approx_counter
+    safety = SafetyPipeline(config.safety, FallbackClassifier())
+    return Engine(config, client, store, safety, count, model=model)
+
+
+@pytest.fixture
+def live_config(tmp_path: Path) -> Config:
+    """Short replies: these tests run on two shared CPU cores."""
+    return Config.model_validate(
+        {"data_dir": str(tmp_path / "data"), "chat": {"max_tokens": 40, "n_alternatives": 3}}
+    )
+
+
+@pytest.fixture
+async def live_engine(vllm_server, live_config: Config, embedded_model_dir: Path):
+    store = open_store(live_config.database_url)
+    engine = make_engine(
+        live_config,
+        store,
+        vllm_server.base_url,
+        vllm_server.api_key,
+        vllm_server.model,
+        embedded_model_dir,
+    )
+    try:
+        yield engine
+    finally:
+        await engine.client.aclose()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from fake_engine import FakeEngine
+
 from tui.app import make_app
 from tui.widgets.message_bubble import MessageBubble
 

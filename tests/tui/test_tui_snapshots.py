@@ -26,7 +26,9 @@ def tui_config(tmp_path, monkeypatch) -> Config:
     return Config(data_dir=Path("data"))
 
 
-def _app(config: Config, store: Store, seeded: Seeded | None, *, accepted: bool = True) -> CompanionApp:
+def _app(
+    config: Config, store: Store, seeded: Seeded | None, *, accepted: bool = True
+) -> CompanionApp:
     ui_state.save(
         config.paths.state_file,
         ui_state.UiState(accepted=accepted, last_conversation=seeded.conv.id if seeded else None),

@@ -106,8 +106,7 @@ async def test_help_lists_every_key_with_overrides(tui_config, store):
         table = app.screen.query_one("DataTable")
         assert table.row_count == len(keys.ACTIONS)
         rows = [table.get_row_at(i) for i in range(table.row_count)]
-        assert ["on a message (ctrl+up or click it)", "ctrl+u", "Thumbs up (again to undo)",
-                "rate_up"] in rows
+        assert ["ctrl+u", "Thumbs up (again to undo)", "message", "rate_up"] in rows
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is app.chat
@@ -411,3 +410,33 @@ async def test_break_reminder(tui_config, store, minutes, fired):
         await pilot.pause()
         titles = [n.title for n in app._notifications]
         assert ("Time for a break?" in titles) is fired
+
+
+async def test_persona_picker_sets_the_persona_of_new_conversations(tui_config, store, seeded):
+    from companion import persona as persona_mod
+
+    persona_mod.save(
+        persona_mod.Persona(name="Sam", greeting="Hey, Sam here. What's up?"),
+        "sam",
+        tui_config.paths,
+    )
+    app = app_at(tui_config, store, seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "Juniper" in str(app.chat.query_one("#chat-title").render())
+        await pilot.press("f3")
+        await pilot.pause()
+        options = app.screen.query_one("OptionList")
+        ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        assert ids == ["sam", "default"]
+        await pilot.press("enter")  # the highlighted first option: sam
+        await settle(pilot)
+        assert app.chat.persona == "sam" and app.chat.conversation is None
+        assert "Hey, Sam here." in str(app.chat.query(MessageBubble).first().body.source)
+        conv_id = await app.chat._ensure_conversation()
+        assert store.get_conversation(conv_id).persona == "sam"
+        # An older conversation keeps its own persona.
+        await app.chat.open_conversation(seeded.conv.id)
+        await pilot.pause()
+        assert app.chat.persona == "default"
+        assert "Juniper" in str(app.chat.query_one("#chat-title").render())

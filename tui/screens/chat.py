@@ -36,7 +36,8 @@ from tui.widgets.status_bar import StatusBar
 StartProgress = Callable[[str, float], None]
 """progress(message, elapsed seconds), as companion.server.ServerManager calls it."""
 StartServer = Callable[[StartProgress], Any]
-"""Starts or reuses the model server (blocking; run in a thread)."""
+"""Starts or reuses the model server (blocking; run in a thread). May return the engine bound
+to it (companion.engine.Engine), which the chat then uses; None keeps the engine it has."""
 RetrainJob = Callable[[Callable[[str, float | None], None]], str]
 """Runs a retrain (blocking; run in a thread), reporting progress(line, fraction 0..1 or
 None); returns one line for the user, e.g. "adapter v3 is live"."""
@@ -151,7 +152,7 @@ class ChatScreen(Screen[None]):
             )
 
         try:
-            self.start_server(progress)
+            engine = self.start_server(progress)
         except Exception as e:  # shown in the banner, with Retry
             self._starting = False
             self.app.call_from_thread(
@@ -159,6 +160,8 @@ class ChatScreen(Screen[None]):
             )
             return
         self._starting = False
+        if engine is not None:
+            self.backend.engine = engine
         self.app.call_from_thread(self._set_status, server="ready", progress=None)
         self.app.call_from_thread(self.refresh_status)
 
@@ -366,6 +369,12 @@ class ChatScreen(Screen[None]):
         if self.streaming:
             self.notify("A reply is still coming; Esc stops it.", severity="warning")
             return
+        if not self.backend.ready:
+            self.notify(
+                "The model server is still starting (see the status bar); your text stays here.",
+                severity="warning",
+            )
+            return
         self.break_timer.activity(self.clock())
         if event.edit_of is not None:
             await self._send_edit(event.edit_of, event.text)
@@ -415,7 +424,6 @@ class ChatScreen(Screen[None]):
         user_bubble: MessageBubble | None = None,
     ) -> None:
         stream = bubble.get_stream()
-        leaf: int | None = None
         started = time.perf_counter()
         first_paint: float | None = None
         try:
@@ -426,7 +434,6 @@ class ChatScreen(Screen[None]):
                     if first_paint is None:
                         first_paint = time.perf_counter() - started
                 elif kind == "ids":
-                    leaf = data.get("assistant_id", leaf)
                     if user_bubble is not None and data.get("user_id") is not None:
                         user_bubble.turn = replace(user_bubble.turn, message_id=data["user_id"])
                     if data.get("assistant_id") is not None:
@@ -458,6 +465,13 @@ class ChatScreen(Screen[None]):
             message_id = bubble.turn.message_id
             if message_id is not None:
                 await self._reload_tail(bubble, user_bubble, message_id)
+            elif user_bubble is not None:
+                # Nothing was stored: take the turn off the screen, give the text back.
+                text = user_bubble.turn.text
+                await user_bubble.remove()
+                await bubble.remove()
+                if not self.chat_input.text:
+                    self.chat_input.load_text(text)
 
     async def _reload_tail(
         self, bubble: MessageBubble, user_bubble: MessageBubble | None, message_id: int
@@ -578,7 +592,7 @@ class ChatScreen(Screen[None]):
             self.notify("A reply is still coming; Esc stops it.", severity="warning")
             return
         bubble = self._bubble(event.message_id)
-        if bubble is None:
+        if bubble is None or not self.backend.ready:
             return
         self.break_timer.activity(self.clock())
         n = self.n_alternatives if event.several else 1

@@ -15,7 +15,7 @@ from tui import keys
 _SCOPES = {
     "app": "anywhere",
     "chat": "chat",
-    "reply": "on a message (ctrl+up or click it)",
+    "reply": "message",
     "input": "message box",
 }
 
@@ -30,14 +30,15 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog -wide"):
             yield Label(
-                "Keys  (Esc closes; change any in config: [chat.keys])",
+                "Keys  (Esc closes; change any in config under [chat.keys]; on a message: "
+                "ctrl+up or click it first)",
                 classes="dialog-title",
                 markup=False,
             )
             table: DataTable[str] = DataTable(cursor_type="none", zebra_stripes=True)
-            table.add_columns("where", "key", "does", "config name")
+            table.add_columns("key", "does", "where", "config name")
             for a in keys.ACTIONS:
                 table.add_row(
-                    _SCOPES[a.scope], keys.effective_key(a.id, self.overrides), a.title, a.id
+                    keys.effective_key(a.id, self.overrides), a.title, _SCOPES[a.scope], a.id
                 )
             yield table

@@ -29,7 +29,7 @@ class ReasonScreen(ModalScreen[Reason | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(
-                "Why? Pick a tag and/or type a few words (Enter saves, Esc cancels)",
+                "Why? A tag and/or a few words. Enter saves, Esc cancels.",
                 classes="dialog-text",
             )
             with Horizontal(classes="reason-tags"):

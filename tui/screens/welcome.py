@@ -38,6 +38,10 @@ class WelcomeScreen(ModalScreen[bool]):
                 yield Button("Start", id="start", variant="primary", disabled=True, compact=True)
                 yield Button("Quit", id="quit", compact=True)
 
+    def on_mount(self) -> None:
+        # Focus the confirmation without scrolling the disclosure out of view.
+        self.query_one("#adult", Checkbox).focus(scroll_visible=False)
+
     @on(Checkbox.Changed, "#adult")
     def _adult(self, event: Checkbox.Changed) -> None:
         self.query_one("#start", Button).disabled = not event.value

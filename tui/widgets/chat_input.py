@@ -40,7 +40,7 @@ class ChatInput(TextArea):
         super().__init__(id=id, soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
         self._send_keys = send_keys
         self._newline_keys = newline_keys
-        self.placeholder = "Say something…  (Enter sends · Shift+Enter or Ctrl+J: new line)"
+        self.placeholder = "Message…  (Enter sends · Shift+Enter or Ctrl+J: new line)"
 
     async def _on_key(self, event: events.Key) -> None:
         # Decide before TextArea does: it would insert a newline on Enter.

@@ -3,6 +3,7 @@ a clickable toolbar. Keys act on the focused bubble; everything it does is repor
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from textual import on
@@ -12,7 +13,6 @@ from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Label, Markdown, Static
-from textual.widgets.markdown import MarkdownStream
 
 from tui import keys, messages
 from tui.view import TurnView
@@ -24,6 +24,51 @@ _BADGE = {
     "crisis": "support message",
     "blocked": "replaced",
 }
+
+
+class PacedStream:
+    """Streams Markdown fragments into a Markdown widget, at most `rate` appends a second.
+
+    Like Textual's MarkdownStream (which it mirrors: write / stop), but it also waits a beat
+    after each append, so a fast reply is parsed and laid out in a few larger pieces instead
+    of one per token; that keeps keys responsive while a long reply streams (bench/tui.py).
+    The first fragment is appended at once: the first token is not delayed.
+    """
+
+    def __init__(self, markdown: Markdown, rate: float = 20.0) -> None:
+        self.markdown = markdown
+        self.interval = 1.0 / rate
+        self._pending: list[str] = []
+        self._new = asyncio.Event()
+        self._task: asyncio.Task[None] | None = asyncio.create_task(self._run())
+
+    async def write(self, fragment: str) -> None:
+        if fragment:
+            self._pending.append(fragment)
+            self._new.set()
+            await asyncio.sleep(0)
+
+    async def _run(self) -> None:
+        try:
+            while await self._new.wait():
+                self._new.clear()
+                text = "".join(self._pending)
+                self._pending.clear()
+                await asyncio.shield(self.markdown.append(text))
+                await asyncio.sleep(self.interval)
+        except asyncio.CancelledError:
+            pass
+        rest = "".join(self._pending)
+        self._pending.clear()
+        if rest:
+            await self.markdown.append(rest)
+
+    async def stop(self) -> None:
+        """Write out what is pending and finish."""
+        if self._task is not None:
+            self._task.cancel()
+            await self._task
+            self._task = None
 
 
 class _Toolbar(Static):
@@ -65,9 +110,9 @@ class MessageBubble(Vertical, can_focus=True):
     def body(self) -> Markdown:
         return self.query_one(".bubble-body", Markdown)
 
-    def get_stream(self) -> MarkdownStream:
+    def get_stream(self) -> PacedStream:
         """A stream into the body; the caller writes fragments and stops it."""
-        return Markdown.get_stream(self.body)
+        return PacedStream(self.body)
 
     def _header(self) -> Content:
         t = self.turn

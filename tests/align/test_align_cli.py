@@ -1,0 +1,79 @@
+"""The align command functions, mounted on a throwaway Typer app (as companion/cli.py does)."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from typer.testing import CliRunner
+
+from align import cli
+
+
+def app() -> typer.Typer:
+    a = typer.Typer()
+    a.add_typer(cli.data_app, name="data")
+    a.add_typer(cli.pairs_app, name="pairs")
+    a.add_typer(cli.train_app, name="train")
+    a.add_typer(cli.adapters_app, name="adapters")
+    a.command("retrain")(cli.retrain)
+    a.command("export-model")(cli.export_model)
+    return a
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app(), list(args))
+
+
+def test_qlora_refused_on_cpu_with_one_line(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"messages": [{"role": "user", "content": "hi"}]}) + "\n")
+    res = invoke("train", "sft", "--qlora", "--data", str(data))
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines() == [
+        "error: --qlora needs a CUDA GPU (bitsandbytes 4-bit NF4 runs only there); "
+        "this machine has none, so train without --qlora."
+    ]
+
+
+def test_empty_state_commands(companion_home):
+    res = invoke("pairs", "stats", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["total"] == 0
+    res = invoke("adapters", "list")
+    assert res.exit_code == 0 and "no adapters yet" in res.output
+    res = invoke("adapters", "rollback")
+    assert res.exit_code == 1 and "nothing to roll back" in res.output
+    res = invoke("export-model", "--merged", "x")
+    assert res.exit_code == 1 and "no adapter is active" in res.output
+    res = invoke("export-model")
+    assert res.exit_code == 1 and "exactly one of" in res.output
+    res = invoke("pairs", "build")
+    assert res.exit_code == 0 and "0 new pairs" in res.output
+
+
+def test_pairs_export_formats(companion_home, tmp_path):
+    from align.pairs import Cand, Turn, build_dpo_pairs
+    from align.retrain import to_store_pair
+    from companion.config import load
+    from companion.wiring import open_store
+
+    store = open_store(load().config)
+    turn = Turn(
+        "c",
+        "m",
+        [{"role": "user", "content": "Hi"}],
+        [Cand("x", "A?", chosen=True), Cand("y", "B.")],
+    )
+    store.add_pairs(to_store_pair(p) for p in build_dpo_pairs([turn]))
+    out = tmp_path / "p.jsonl"
+    assert invoke("pairs", "export", str(out)).exit_code == 0
+    row = json.loads(out.read_text())
+    assert set(row) == {"prompt", "chosen", "rejected"}
+    assert invoke("pairs", "export", str(out), "--format", "jsonl").exit_code == 0
+    assert json.loads(out.read_text())["source"] == "picked"
+    assert invoke("pairs", "export", str(out), "--format", "csv").exit_code == 1

@@ -1,0 +1,109 @@
+"""Single widgets in a small host app (no engine, no store)."""
+
+from __future__ import annotations
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.widgets.markdown import MarkdownBulletList, MarkdownFence
+
+from tui import messages
+from tui.break_timer import BreakTimer
+from tui.view import CandidateView, StatusView, TurnView
+from tui.widgets.message_bubble import MessageBubble
+from tui.widgets.status_bar import StatusBar
+
+
+class _Host(App[None]):
+    def __init__(self, widget) -> None:
+        super().__init__()
+        self.widget = widget
+        self.seen: list[object] = []
+
+    def compose(self) -> ComposeResult:
+        yield self.widget
+
+    def on_reply_rated(self, event: messages.ReplyRated) -> None:
+        self.seen.append(event)
+
+    def on_alternative_shown(self, event: messages.AlternativeShown) -> None:
+        self.seen.append(event)
+
+
+async def test_markdown_is_structured_while_streaming():
+    bubble = MessageBubble(TurnView(None, "assistant", ""), author="Juniper", streaming=True)
+    app = _Host(bubble)
+    async with app.run_test() as pilot:
+        stream = bubble.get_stream()
+        for piece in ["Here:\n\n", "- one\n", "- two\n\n", "```py\n", "x = 1\n", "y = 2\n"]:
+            await stream.write(piece)
+            await pilot.pause(0.06)
+        # The fence is not closed yet, and still it is a code block, with the list above it.
+        assert bubble.body.query(MarkdownBulletList)
+        fences = bubble.body.query(MarkdownFence)
+        assert fences and "y = 2" in fences.last().code
+        await stream.write("```\n\nDone.")
+        await stream.stop()
+        assert str(bubble.body.source).endswith("Done.")
+
+
+async def test_bubble_reports_rating_toggle_and_browsing():
+    turn = TurnView(
+        7,
+        "assistant",
+        "a",
+        candidates=(CandidateView(1, "a", rating=1), CandidateView(2, "b")),
+        shown=0,
+    )
+    bubble = MessageBubble(turn, author="Juniper")
+    app = _Host(bubble)
+    async with app.run_test() as pilot:
+        bubble.focus()
+        await pilot.press("plus")  # already 👍: undo
+        await pilot.press("right")
+        await pilot.pause()
+        rated, shown = app.seen
+        assert rated == messages.ReplyRated(7, 1, None)
+        assert shown == messages.AlternativeShown(7, 2)
+        assert str(bubble.body.source) == "b"
+
+
+def test_status_bar_shows_every_field():
+    bar = StatusBar()
+    bar.status = StatusView(
+        server="starting",
+        progress=0.4,
+        model="smollm2-135m-instruct",
+        adapter="v3",
+        ttft_ms=171.2,
+        tok_s=24.0,
+        safety_mode="fallback filter (no Detoxify weights)",
+        new_feedback=12,
+    )
+    text = str(bar.render())
+    for part in (
+        "starting 40%",
+        "smollm2-135m-instruct + v3",
+        "TTFT 171 ms",
+        "24.0 tok/s",
+        "safety: fallback",
+        "12 new feedback",
+    ):
+        assert part in text
+    bar.status = StatusView(server="down", server_detail="connection refused")
+    assert "down (connection refused)" in str(bar.render())
+
+
+@pytest.mark.parametrize(
+    "events, now, due",
+    [
+        ([0, 300, 600, 900, 1200], 1200, True),  # 20 minutes without a long pause
+        ([0, 300], 1200, False),  # the last message was 15 minutes ago: a break happened
+        ([0, 300, 1300, 1400], 1400, False),  # a 16-minute gap restarted the stretch
+    ],
+)
+def test_break_timer(events, now, due):
+    t = BreakTimer(minutes=20)
+    for e in events:
+        t.activity(e)
+    assert t.due(now) is due
+    assert t.due(now) is False  # once per stretch
