@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -124,6 +125,9 @@ def main() -> None:
         f"| companion ChatClient | {res['ours_p50']:.1f} | {res['ours_p90']:.1f} |",
         "",
         f"Ratio (p50): **{res['ratio_p50']:.3f}**, which {verdict} the target of <= 1.05.",
+        "",
+        f"Load average during the run: {os.getloadavg()[0]:.1f} (other work on this "
+        "machine slows every figure; the ratio and the comparison are what to read).",
         "",
         "Reproduce: `.venv/bin/python bench/client.py`",
     ]

@@ -15,6 +15,7 @@ Run: .venv/bin/python bench/safety.py [--replies 60] [--threads N]
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -178,6 +179,9 @@ def main() -> None:
         "",
         f"Detoxify load (companion's offline path): {load_s:.1f} s; checkpoint built in "
         f"{built:.0f} s (cached in {args.cache}). torch threads: {torch.get_num_threads()}.",
+        "",
+        f"Load average during the run: {os.getloadavg()[0]:.1f} (other work on this "
+        "machine slows every figure; the ratio and the comparison are what to read).",
         "",
         "Reproduce: `.venv/bin/python bench/safety.py`",
     ]

@@ -11,19 +11,14 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
 from companion.config import Config, ConfigError, ensure_file, load
-from companion.engine import (
-    CandidateReady,
-    Engine,
-    ReplyDone,
-    ReplyFailed,
-    ReplyStarted,
-    SafetyNotice,
-)
+
+if TYPE_CHECKING:  # the engine pulls in httpx and the safety stack: import it when asked
+    from companion.engine import Engine
 
 
 @dataclass
@@ -51,6 +46,14 @@ class AskResult:
 
 async def ask_once(engine: Engine, store: Any, persona: str, message: str, n: int) -> AskResult:
     """Run one message through `engine` in a new conversation and collect the outcome."""
+    from companion.engine import (
+        CandidateReady,
+        ReplyDone,
+        ReplyFailed,
+        ReplyStarted,
+        SafetyNotice,
+    )
+
     conv = await asyncio.to_thread(store.create_conversation, persona)
     result = AskResult(conv.id, persona, safety_mode=engine.safety_mode)
     async for ev in engine.reply(conv.id, message, None, n):
@@ -106,6 +109,7 @@ def build_engine(config: Config, *, log: Callable[[str], None]) -> tuple[Engine,
     """Store, a running server, client, safety and token counter, wired into an Engine."""
     from companion import wiring
     from companion.client import ChatClient
+    from companion.engine import Engine
     from companion.prompt import approx_counter, load_counter
     from companion.safety.pipeline import build_pipeline
     from companion.server import ServerManager

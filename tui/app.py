@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from textual import work
 from textual.app import App
@@ -93,6 +93,12 @@ class CompanionApp(App[None]):
         self.chat.start_services()
         # Resume where the user left off (a deleted conversation opens a new one).
         await self.chat.open_conversation(self.ui_state.last_conversation, self.ui_state.last_leaf)
+
+    async def on_unmount(self) -> None:
+        # An engine this app built (through start_server) owns an HTTP client: close it.
+        client = getattr(self.backend.engine, "client", None)
+        if self.start_server is not None and client is not None:
+            await client.aclose()
 
     def remember_position(self, conversation_id: int | None, leaf_id: int | None) -> None:
         """Resume where the user left off next time."""
@@ -184,20 +190,30 @@ def _keyed(persona_mod: Any, config: Config) -> list[tuple[str, Any]]:
 def make_app(
     config: Config,
     *,
-    engine: Any,
     store: Any,
+    engine: Any = None,
     server: Any = None,
-    start_server: StartServer | None = None,
+    start_server: StartServer | Literal["auto"] | None = "auto",
     retrain: RetrainJob | None = None,
     personas: Callable[[], Sequence[tuple[str, Any]]] | None = None,
     load_persona: Callable[[str], Any] | None = None,
     persona: str | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> CompanionApp:
-    """The chat app. `engine`/`store` are companion.engine.Engine and feedback.repo.Store;
-    `server` a companion.server.ServerManager (None: nothing to watch); `start_server(progress)`
-    starts or reuses the server in a thread; `retrain(progress)` runs a retrain in a thread and
-    returns one line for the user."""
+    """The chat app.
+
+    `store`: feedback.repo.Store. `engine`: companion.engine.Engine; or None, and then
+    `start_server(progress)` (run in a thread) returns one. "auto" means
+    `tui.startup.default_start` when no engine is given: it sets up the model, starts or
+    reuses the server and builds the engine, with progress in the status bar; None starts
+    nothing. `server`: companion.server.ServerManager to watch (None: nothing to watch).
+    `retrain(progress)`: runs a retrain in a thread and returns one line for the user.
+    """
+    if start_server == "auto":
+        from tui.startup import default_start
+
+        # With an engine given there is nothing to start; without, build one (None: neither).
+        start_server = None if engine is not None else default_start(config, store)
     if personas is None or load_persona is None:
         from companion import persona as persona_mod
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -77,3 +78,24 @@ def test_pairs_export_formats(companion_home, tmp_path):
     assert invoke("pairs", "export", str(out), "--format", "jsonl").exit_code == 0
     assert json.loads(out.read_text())["source"] == "picked"
     assert invoke("pairs", "export", str(out), "--format", "csv").exit_code == 1
+
+
+@pytest.mark.slow
+def test_train_sft_registers_and_exports(companion_home, tiny_model_dir, tmp_path, monkeypatch):
+    from align_data import sft_rows
+
+    monkeypatch.setenv("COMPANION_MODEL__BASE", str(tiny_model_dir))
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in sft_rows(4)) + "{bad\n")
+    res = invoke("train", "sft", "--data", str(data), "--max-steps", "2", "--activate")
+    assert res.exit_code == 0, res.output
+    assert "line 5: invalid JSON" in res.output
+    assert "registered adapter v001" in res.output and "v001 is active" in res.output
+    res = invoke("adapters", "list")
+    assert res.output.startswith("* v001")
+    out = tmp_path / "exported"
+    res = invoke("export-model", "--adapter", str(out))
+    assert res.exit_code == 0, res.output
+    assert (out / "adapter_model.safetensors").is_file()
+    res = invoke("adapters", "show")
+    assert "sft" in res.output and "train_loss" in res.output

@@ -99,6 +99,8 @@ def test_retrain_end_to_end(tmp_path, store, tiny_model_dir):
         progress=seen.append,
         scorer=lambda texts: [{"toxicity": 0.0, "intensity": 0.0} for _ in texts],
         probe_tokens=4,
+        # a short system prompt: DPO's cost on CPU is prompt length x 49k-vocab logits
+        system_prompt=lambda _persona: "You are Sam, a warm companion.",
     )
     assert rep.method == "dpo" and rep.counts["holdout_pairs"] > 0
     assert rep.plot_png and rep.plot_png.is_file()

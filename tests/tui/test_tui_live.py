@@ -132,8 +132,7 @@ async def test_edit_and_resend_starts_a_branch(live_config, live_engine):
         first_user.focus()
         await pilot.press("e")
         await pilot.pause()
-        await pilot.press("ctrl+a")  # TextArea: select all, then replace
-        await pilot.press(*"I like coffee.", "enter")
+        await pilot.press(*["backspace"] * len("tea."), *"coffee.", "enter")
         await wait_until(pilot, lambda: app.chat.streaming)
         await finish(pilot)
         conv = app.chat.conversation.id

@@ -109,7 +109,7 @@ async def test_retrain_panel_progress_and_notification(tui_config, store):
         return "adapter v2 is live"
 
     ui_state.save(tui_config.paths.state_file, ui_state.UiState(accepted=True))
-    app = make_app(tui_config, engine=None, store=store, retrain=retrain)
+    app = make_app(tui_config, store=store, start_server=None, retrain=retrain)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("f9")

@@ -33,13 +33,20 @@ def _app(
         config.paths.state_file,
         ui_state.UiState(accepted=accepted, last_conversation=seeded.conv.id if seeded else None),
     )
-    return make_app(config, engine=None, store=store)
+    return make_app(config, store=store, start_server=None)
 
 
 async def _settle(pilot: Any) -> None:
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
+    _no_blink(pilot)
     await pilot.pause()
+
+
+def _no_blink(pilot: Any) -> None:
+    """A blinking cursor would make the snapshot depend on the moment it is taken."""
+    for widget in pilot.app.screen.query("TextArea, Input"):
+        widget.cursor_blink = False
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -50,6 +57,7 @@ def test_chat_screen(snap_compare, tui_config, store, seeded, size):
         await b.run_action("rate_up")
         await _settle(pilot)
         pilot.app.chat.chat_input.focus()
+        _no_blink(pilot)
         await pilot.pause()
 
     assert snap_compare(_app(tui_config, store, seeded), terminal_size=size, run_before=run_before)
@@ -71,6 +79,7 @@ def test_reply_focused_with_alternatives_and_badge(snap_compare, tui_config, sto
 def test_welcome(snap_compare, tui_config, store, size):
     async def run_before(pilot: Any) -> None:
         await pilot.pause()  # not _settle: the start-up worker waits on this very modal
+        _no_blink(pilot)
 
     assert snap_compare(
         _app(tui_config, store, None, accepted=False), terminal_size=size, run_before=run_before
@@ -104,6 +113,7 @@ def test_reason_modal(snap_compare, tui_config, store, seeded):
         await _settle(pilot)
         await pilot.press("ctrl+up", "w")
         await pilot.pause()
+        _no_blink(pilot)
 
     assert snap_compare(
         _app(tui_config, store, seeded), terminal_size=(80, 24), run_before=run_before

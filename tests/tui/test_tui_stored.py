@@ -30,6 +30,7 @@ def app_at(config: Config, store: Store, seeded: Seeded | None = None, **kw: Any
         config.paths.state_file,
         ui_state.UiState(accepted=True, last_conversation=seeded.conv.id if seeded else None),
     )
+    kw.setdefault("start_server", None)
     return make_app(config, engine=kw.pop("engine", None), store=store, **kw)
 
 
@@ -51,7 +52,7 @@ async def settle(pilot: Any) -> None:
 
 
 async def test_first_run_welcome_needs_adult_confirmation(tui_config: Config, store: Store):
-    app = make_app(tui_config, engine=None, store=store)
+    app = make_app(tui_config, store=store, start_server=None)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, WelcomeScreen)
@@ -71,7 +72,7 @@ async def test_first_run_welcome_needs_adult_confirmation(tui_config: Config, st
 
 
 async def test_first_run_quit_leaves_unaccepted(tui_config: Config, store: Store):
-    app = make_app(tui_config, engine=None, store=store)
+    app = make_app(tui_config, store=store, start_server=None)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.click("#quit")

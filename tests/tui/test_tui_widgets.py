@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from textual.app import App, ComposeResult
-from textual.widgets.markdown import MarkdownBulletList, MarkdownFence
+from textual.widgets.markdown import MarkdownFence
 
 from tui import messages
 from tui.break_timer import BreakTimer
@@ -38,7 +38,7 @@ async def test_markdown_is_structured_while_streaming():
             await stream.write(piece)
             await pilot.pause(0.06)
         # The fence is not closed yet, and still it is a code block, with the list above it.
-        assert bubble.body.query(MarkdownBulletList)
+        assert bubble.body.query("MarkdownBulletList")
         fences = bubble.body.query(MarkdownFence)
         assert fences and "y = 2" in fences.last().code
         await stream.write("```\n\nDone.")

@@ -4,6 +4,7 @@ stream replies and talk to storage. Widgets report with messages; this screen re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -15,7 +16,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Label
-from textual.worker import Worker
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from tui import keys, messages
 from tui.backend import Backend, EngineEvent, StreamStats
@@ -233,7 +234,7 @@ class ChatScreen(Screen[None]):
 
     async def open_conversation(self, conv_id: int | None, leaf_id: int | None = None) -> None:
         """Show a conversation at `leaf_id` (default: where it was left), or a blank new one."""
-        self.cancel_reply()
+        await self.stop_reply()
         if conv_id is None:
             self.conversation = None
             self.leaf_id = None
@@ -492,6 +493,13 @@ class ChatScreen(Screen[None]):
             user_bubble.turn = path[-2]
         self._remember()
         self.post_message(messages.FeedbackChanged())
+
+    async def stop_reply(self) -> None:
+        """Stop a streaming reply and wait until it is stored (before the screen changes)."""
+        worker = self._reply
+        if self.cancel_reply() and worker is not None:
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
 
     def cancel_reply(self) -> bool:
         if self.streaming and self._reply is not None:
