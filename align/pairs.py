@@ -401,6 +401,36 @@ def build_dpo_pairs(
                 )
 
 
+def first_paragraph(text: str) -> str:
+    r"""The identity line of a system prompt ("You are Juniper.").
+
+    >>> first_paragraph("You are Juniper.\n\nJuniper is a friendly AI companion.")
+    'You are Juniper.'
+    """
+    return text.strip().split("\n\n", 1)[0].strip()
+
+
+def compact_system(rows: Iterable[dict[str, Any]], key: str = "prompt") -> list[dict[str, Any]]:
+    r"""Rows whose leading system message is cut to its first paragraph.
+
+    On CPU the cost of a training step is its token count, and a persona's full system prompt
+    (~370 tokens for the default one) is most of every pair; the identity line keeps the
+    persona framing at ~5 tokens. ``key`` is "prompt" for pair/KTO rows, "messages" for SFT.
+
+    >>> row = {"prompt": [{"role": "system", "content": "You are J.\n\nLong text."},
+    ...                   {"role": "user", "content": "Hi"}], "chosen": [], "rejected": []}
+    >>> compact_system([row])[0]["prompt"][0]["content"]
+    'You are J.'
+    """
+    out = []
+    for r in rows:
+        msgs = r[key]
+        if msgs and msgs[0]["role"] == "system":
+            msgs = [{**msgs[0], "content": first_paragraph(msgs[0]["content"])}, *msgs[1:]]
+        out.append({**r, key: msgs})
+    return out
+
+
 def fit_prompt(
     prompt: list[Message],
     completion: str,

@@ -21,6 +21,8 @@ from align.pairs import (
     SystemPrompt,
     build_dpo_pairs,
     build_kto_rows,
+    compact_system,
+    first_paragraph,
 )
 
 Status = Literal["dry_run", "skipped", "promoted", "rejected", "failed", "cancelled"]
@@ -41,6 +43,9 @@ class RetrainOptions:
     CPU, off on GPU)."""
     names: tuple[str, ...] = ()
     """Names to scrub from the training text (user-marked)."""
+    compact_system: bool | None = None
+    """Cut the persona system prompt to its identity line for training and the gate (None: on
+    CPU only, where a step costs its token count and the full prompt is most of every pair)."""
 
 
 @dataclass
@@ -270,6 +275,12 @@ def retrain(
         return report
 
     cuda = has_cuda()
+    compact = (not cuda) if options.compact_system is None else options.compact_system
+    probe_system = system_prompt(config.chat.persona)
+    if compact:
+        train_rows, holdout_rows = compact_system(train_rows), compact_system(holdout_rows)
+        kto_rows = compact_system(kto_rows)
+        probe_system = first_paragraph(probe_system) if probe_system else None
     args = TrainingArgs.from_config(
         rc, max_steps=options.max_steps, epochs=options.epochs, resume=options.resume
     )
@@ -289,6 +300,8 @@ def retrain(
         f"{'GPU (bf16)' if cuda else 'CPU (fp32)'}",
         f"gate on {len(holdout_rows)} holdout pairs, margin {rc.gate_margin:g}",
     ]
+    if compact:
+        report.plan.append("system prompt cut to its identity line for training (CPU speed)")
     if options.dry_run:
         report.status = "dry_run"
         if train_rows:
@@ -329,7 +342,7 @@ def retrain(
             margin=rc.gate_margin,
             thumbs_only=train_sources == {"thumbs"} if method == "dpo" else True,
             scorer=scorer,
-            system_prompt=system_prompt(config.chat.persona),
+            system_prompt=probe_system,
             cuda=cuda,
             probe_tokens=probe_tokens,
         )

@@ -9,7 +9,7 @@ the next one, so what a reply waits for is one sentence check (the last). Both f
 reported: per sentence (the added latency per reply) and the whole reply checked at once.
 Target: <= 30 ms p95 added per reply.
 
-Run: .venv/bin/python bench/safety.py [--replies 60] [--threads N]
+Run: .venv/bin/python bench/safety.py [--replies 40] [--also-2-threads]
 """
 
 from __future__ import annotations
@@ -133,14 +133,11 @@ def measure(clf: Classifier, replies: int) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--replies", type=int, default=60)
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+    ap.add_argument("--replies", type=int, default=40)
+    ap.add_argument("--also-2-threads", action="store_true", help="add a 2-thread row")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "bench-detox")
     args = ap.parse_args()
-    import torch
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     ckpt, hf = build_bert_base_checkpoint(args.cache)
     built = time.perf_counter() - t0
@@ -148,13 +145,14 @@ def main() -> None:
     detox = DetoxifyClassifier(load_detoxify(ckpt, hf), str(ckpt))
     load_s = time.perf_counter() - t0
     params = sum(p.numel() for p in detox.model.model.parameters()) / 1e6
-    rows = [
-        (
-            f"Detoxify format, BERT-base ({params:.0f}M params, random weights)",
-            measure(detox, args.replies),
-        ),
-        ("fallback (alt-profanity-check + rules)", measure(FallbackClassifier(), args.replies)),
-    ]
+    name = f"Detoxify format, BERT-base ({params:.0f}M params, random weights)"
+    rows = [(f"{name}, 1 torch thread (companion's setting)", measure(detox, args.replies))]
+    if args.also_2_threads:
+        two = DetoxifyClassifier(detox.model, detox.detail, threads=2)
+        rows.append((f"{name}, 2 torch threads", measure(two, args.replies)))
+    rows.append(
+        ("fallback (alt-profanity-check + rules)", measure(FallbackClassifier(), args.replies))
+    )
     for name, r in rows:
         print(name, {k: round(v, 1) for k, v in r.items()}, flush=True)
     table = [
@@ -178,7 +176,7 @@ def main() -> None:
     table += [
         "",
         f"Detoxify load (companion's offline path): {load_s:.1f} s; checkpoint built in "
-        f"{built:.0f} s (cached in {args.cache}). torch threads: {torch.get_num_threads()}.",
+        f"{built:.0f} s (cached in {args.cache}).",
         "",
         f"Load average during the run: {os.getloadavg()[0]:.1f} (other work on this "
         "machine slows every figure; the ratio and the comparison are what to read).",

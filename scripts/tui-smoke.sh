@@ -3,9 +3,10 @@
 # (thumbs up), regenerates, browses back to the first alternative and picks it, quits; then
 # checks that the database holds exactly those events.
 #
-#   scripts/tui-smoke.sh                 # a fresh COMPANION_HOME; starts (and stops) a server
-#   SMOKE_CMD="companion chat" scripts/tui-smoke.sh   # drive the installed CLI instead
+#   scripts/tui-smoke.sh        # a fresh COMPANION_HOME; `companion chat` starts the server
+#   COMPANION_MODEL__BASE=/path/to/checkpoint scripts/tui-smoke.sh   # skip the GGUF conversion
 #   COMPANION_SERVER__URL=http://host:8000/v1 scripts/tui-smoke.sh   # use a running server
+#   SMOKE_CMD="..." scripts/tui-smoke.sh   # drive another command line
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -22,40 +23,23 @@ export COMPANION_HOME=${SMOKE_HOME:-$WORK/home}
 export COMPANION_CHAT__MAX_TOKENS=${COMPANION_CHAT__MAX_TOKENS:-40}
 export COMPANION_CHAT__BREAK_REMINDER_MINUTES=0
 SESSION=companion-smoke-$$
-STARTED_SERVER=0
 
 cleanup() {
   tmux kill-session -t "$SESSION" 2>/dev/null || true
-  if [ "$STARTED_SERVER" = 1 ]; then "$PY" -m companion.cli serve stop >/dev/null 2>&1 || true; fi
+  # `companion chat` leaves the server it started running (as it should); stop ours.
+  if [ -z "${COMPANION_SERVER__URL:-}" ]; then
+    "$PY" -m companion.cli serve stop >/dev/null 2>&1 || true
+  fi
   [ -n "${KEEP:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-# The app, built the way `companion chat` builds it: the engine comes from the same wiring as
-# `companion ask` (which starts or reuses the server).
-cat >"$WORK/launch.py" <<'PYEOF'
-import sys
-
-from companion.ask import build_engine
-from companion.config import load
-from companion.server import ServerManager
-from tui.app import make_app
-
-config = load().config
-config.paths.ensure()
-engine, store = build_engine(config, log=lambda line: print(line, file=sys.stderr))
-make_app(config, engine=engine, store=store, server=ServerManager(config)).run()
-PYEOF
-
-if [ -z "${COMPANION_SERVER__URL:-}" ]; then
-  echo "tui-smoke: starting the companion server (about a minute on CPU)…" >&2
-  "$PY" -m companion.cli serve >&2
-  STARTED_SERVER=1
-fi
-
-CMD=${SMOKE_CMD:-"$PY $WORK/launch.py"}
+# The real entry point; the app sets up the model and starts the server itself.
+CMD=${SMOKE_CMD:-"$ROOT/.venv/bin/companion chat"}
+# A running tmux server would not pass our environment on: hand it over in a file.
+export -p | grep ' COMPANION_' >"$WORK/env"
 tmux new-session -d -s "$SESSION" -x 120 -y 40 \
-  "cd '$ROOT' && COMPANION_HOME='$COMPANION_HOME' $CMD 2>'$WORK/stderr.log'; echo SMOKE-EXITED; sleep 30"
+  ". '$WORK/env'; cd '$ROOT' && $CMD 2>'$WORK/stderr.log'; echo SMOKE-EXITED; sleep 30"
 
 screen() { tmux capture-pane -p -t "$SESSION"; }
 keys() { tmux send-keys -t "$SESSION" "$@"; }
@@ -84,7 +68,7 @@ wait_for "is an AI" 180
 wait_for "I am 18 or older"
 keys Space; sleep 0.3; keys Tab; sleep 0.2; keys Enter
 wait_gone "I am 18 or older" 20
-wait_for "ready" 180
+wait_for "● ready" 400                               # model setup + server start
 
 keys -l "Hello! What is a nice thing to do on a Sunday?"; keys Enter
 wait_for "typing" 30

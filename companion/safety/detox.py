@@ -162,11 +162,21 @@ class DetoxifyClassifier:
     model: Any
     detail: str
     mode: str = "detoxify"
+    threads: int = 1
+    """torch threads while classifying. One: the vLLM server busy-waits on the same cores
+    while it generates, and two OpenMP threads fighting it measured 3-8x slower (bench)."""
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, float]]:
         if not texts:
             return []
-        raw = self.model.predict(list(texts))
+        import torch
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            raw = self.model.predict(list(texts))
+        finally:
+            torch.set_num_threads(before)
         # Detoxify squeezes a batch of one to plain floats.
         cols = {k: v if isinstance(v, list) else [v] for k, v in raw.items()}
         return [{k: float(cols[k][i]) for k in cols} for i in range(len(texts))]

@@ -36,9 +36,12 @@ def stored(app: CompanionApp) -> list[MessageBubble]:
 
 
 async def send(pilot: Any, text: str) -> MessageBubble:
+    """Type and send; returns the reply's bubble (it may already be complete: no model call
+    for a crisis message)."""
     app = pilot.app
+    before = len(app.chat.bubbles())
     await pilot.press(*text, "enter")
-    await wait_until(pilot, lambda: app.chat.streaming)
+    await wait_until(pilot, lambda: len(app.chat.bubbles()) >= before + 2)
     return app.chat.bubbles()[-1]
 
 
@@ -97,12 +100,14 @@ async def test_regenerate_alternatives_browse_and_pick(live_config, live_engine)
         reply = await send(pilot, "Suggest a name for a cat.")
         await finish(pilot)
         mid = reply.turn.message_id
+        worker = app.chat._reply
         await pilot.press("ctrl+up", "r")  # one more
-        await wait_until(pilot, lambda: app.chat.streaming)
+        await wait_until(pilot, lambda: app.chat._reply is not worker)
         await finish(pilot)
         assert len(store.candidates(mid)) == 2
+        worker = app.chat._reply
         await pilot.press("a")  # several at once (config: 3)
-        await wait_until(pilot, lambda: app.chat.streaming)
+        await wait_until(pilot, lambda: app.chat._reply is not worker)
         await finish(pilot)
         cands = store.candidates(mid)
         assert len(cands) == 5
@@ -132,8 +137,9 @@ async def test_edit_and_resend_starts_a_branch(live_config, live_engine):
         first_user.focus()
         await pilot.press("e")
         await pilot.pause()
+        worker = app.chat._reply
         await pilot.press(*["backspace"] * len("tea."), *"coffee.", "enter")
-        await wait_until(pilot, lambda: app.chat.streaming)
+        await wait_until(pilot, lambda: app.chat._reply is not worker)
         await finish(pilot)
         conv = app.chat.conversation.id
         roots = store.roots(conv)
