@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -264,7 +264,7 @@ class ChatClient:
         stop: list[str] | None = None,
         seed: int | None = None,
         timeout: float | None = None,
-    ) -> AsyncIterator[Delta]:
+    ) -> AsyncGenerator[Delta, None]:
         """Stream the reply as :class:`Delta` pieces, several choices interleaved when n>1.
 
         Use it with ``contextlib.aclosing`` when stopping early, so the connection is released

@@ -15,11 +15,12 @@ Events are small frozen dataclasses; the TUI and ``companion ask`` consume them.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from companion import persona as persona_mod
 from companion.client import ChatClient, ClientError, RequestTimeout, ServerDiedMidStream
@@ -28,6 +29,11 @@ from companion.persona import Persona, PersonaError
 from companion.prompt import ChatMessage, PromptTooLong, TokenCounter, build_messages
 from companion.safety.pipeline import SafetyPipeline, Verdict
 from companion.safety.sentences import take_sentences
+
+if TYPE_CHECKING:  # storage is injected; importing it here would load SQLAlchemy early
+    from feedback.repo import Store
+
+log = logging.getLogger(__name__)
 
 # --- events ------------------------------------------------------------------------------
 
@@ -97,32 +103,6 @@ class ReplyFailed:
 EngineEvent = (
     ReplyStarted | TextDelta | ReplyReset | SafetyNotice | CandidateReady | ReplyDone | ReplyFailed
 )
-
-
-class StoreLike(Protocol):
-    """The part of ``feedback.repo.Store`` the engine uses."""
-
-    def get_conversation(self, conversation_id: int) -> Any: ...
-    def add_message(
-        self,
-        conversation_id: int,
-        role: str,
-        text: str,
-        parent_id: int | None = None,
-        status: str = "complete",
-    ) -> Any: ...
-    def get_message(self, message_id: int) -> Any: ...
-    def update_message(
-        self, message_id: int, *, text: str | None = None, status: str | None = None
-    ) -> Any: ...
-    def branch_path(self, message_id: int) -> list[Any]: ...
-    def add_candidate(self, message_id: int, text: str, **kw: Any) -> Any: ...
-    def show_candidate(self, message_id: int, candidate_id: int) -> Any: ...
-    def choose(self, message_id: int, candidate_id: int) -> Any: ...
-    def record_safety_event(
-        self, conversation_id: int, kind: str, action: str, **kw: Any
-    ) -> Any: ...
-    def active_adapter(self) -> Any: ...
 
 
 CALMER = (
@@ -243,7 +223,7 @@ class Engine:
         self,
         config: Config,
         client: ChatClient,
-        store: StoreLike,
+        store: Store,
         safety: SafetyPipeline,
         count_tokens: TokenCounter,
         *,
@@ -279,7 +259,7 @@ class Engine:
         user_text: str,
         parent_id: int | None = None,
         n: int = 1,
-    ) -> AsyncIterator[EngineEvent]:
+    ) -> AsyncGenerator[EngineEvent, None]:
         """Answer `user_text` (a child of `parent_id`, or a new root) with n candidates."""
         store = self.store
         conv = await asyncio.to_thread(store.get_conversation, conversation_id)
@@ -292,12 +272,13 @@ class Engine:
         asst = await asyncio.to_thread(
             store.add_message, conversation_id, "assistant", "", user.id, "generating"
         )
+        assert asst.id is not None  # committed rows have ids
         yield ReplyStarted(user.id, asst.id)
         async with aclosing(self._answer(conv, user, asst.id, n)) as events:
             async for ev in events:
                 yield ev
 
-    async def regenerate(self, message_id: int, n: int = 1) -> AsyncIterator[EngineEvent]:
+    async def regenerate(self, message_id: int, n: int = 1) -> AsyncGenerator[EngineEvent, None]:
         """New candidates for an assistant message; the calmest new one is shown."""
         store = self.store
         msg = await asyncio.to_thread(store.get_message, message_id)
@@ -320,7 +301,7 @@ class Engine:
 
     async def _answer(
         self, conv: Any, user: Any, message_id: int, n: int
-    ) -> AsyncIterator[EngineEvent]:
+    ) -> AsyncGenerator[EngineEvent, None]:
         store = self.store
         started = self.clock()
         check = await asyncio.to_thread(self.safety.check_user, user.text)
@@ -371,7 +352,7 @@ class Engine:
 
     async def _crisis(
         self, conversation_id: int, user: Any, message_id: int, check: Verdict
-    ) -> AsyncIterator[EngineEvent]:
+    ) -> AsyncGenerator[EngineEvent, None]:
         store = self.store
 
         def record() -> Any:
@@ -407,7 +388,7 @@ class Engine:
         yield CandidateReady(0, cand.id, check.final, "none")
         yield ReplyDone(message_id, (cand.id,), cand.id, None, None)
 
-    async def _generate(self, turn: _Turn) -> AsyncIterator[EngineEvent]:
+    async def _generate(self, turn: _Turn) -> AsyncGenerator[EngineEvent, None]:
         slots = [_Slot(i, live=i == 0) for i in range(turn.n)]
         todo = list(slots)
         status = "complete"
@@ -443,7 +424,10 @@ class Engine:
             status, failure = "interrupted", e
         except (asyncio.CancelledError, GeneratorExit):
             # Esc: keep what was shown, marked stopped. Synchronous: no awaiting while closing.
-            self._record(turn, slots, "stopped")
+            try:
+                self._record(turn, slots, "stopped")
+            except Exception:  # the stop itself must go through; the log says what was lost
+                log.exception("could not record the stopped reply %s", turn.message_id)
             raise
         cands = await asyncio.to_thread(self._record, turn, slots, status)
         shown = next((c for c in cands if c[2]), None)
@@ -452,8 +436,10 @@ class Engine:
             yield TextDelta(slots[shown[0]].text, 0)
         for index, cand_id, _is_shown in cands:
             yield CandidateReady(index, cand_id, slots[index].text, slots[index].action)
+        told: set[tuple[int, str]] = set()
         for index, verdict, action, _orig in turn.events:
-            if action in ("softened", "replaced"):
+            if action in ("softened", "replaced") and (index, action) not in told:
+                told.add((index, action))
                 why = "; ".join(verdict.reasons[:2])
                 yield SafetyNotice(f"Reply {action}: {why}", verdict.kind or "", action, index)
         if failure is not None:
@@ -472,7 +458,7 @@ class Engine:
 
     async def _round(
         self, turn: _Turn, todo: list[_Slot], last: bool
-    ) -> AsyncIterator[EngineEvent]:
+    ) -> AsyncGenerator[EngineEvent, None]:
         """One request for the unsettled slots; yields the released text."""
         chat = self.config.chat
         messages = list(turn.prompt)
@@ -519,7 +505,9 @@ class Engine:
                 async for ev in self._flush(turn, slot, last):
                     yield ev
 
-    async def _flush(self, turn: _Turn, slot: _Slot, last: bool) -> AsyncIterator[EngineEvent]:
+    async def _flush(
+        self, turn: _Turn, slot: _Slot, last: bool
+    ) -> AsyncGenerator[EngineEvent, None]:
         rest, slot.pending = slot.pending, ""
         if rest:
             for ev in await self._gate(turn, slot, rest, last):
@@ -640,7 +628,7 @@ def calmest(candidates: Sequence[tuple[str, str, int]]) -> int | None:
     return best[2]
 
 
-def _active_version(store: StoreLike) -> str | None:
+def _active_version(store: Store) -> str | None:
     try:
         active = store.active_adapter()
     except Exception:  # noqa: BLE001 - a broken adapter table must not stop a reply

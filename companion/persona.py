@@ -176,8 +176,9 @@ def parse_mes_example(text: str, name: str) -> tuple[ExampleExchange, ...]:
 
 def from_card(card: dict[str, Any], where: str = "card") -> Persona:
     """A Character Card V2 (``spec: chara_card_v2``; V1's flat fields work too)."""
-    data = card.get("data") if isinstance(card.get("data"), dict) else card
-    if not isinstance(data, dict) or not str(data.get("name", "")).strip():
+    inner = card.get("data")
+    data: dict[str, Any] = inner if isinstance(inner, dict) else card
+    if not str(data.get("name", "")).strip():
         raise PersonaError(f"{where}: not a character card (no name)")
     name = str(data["name"]).strip()
 
@@ -186,8 +187,10 @@ def from_card(card: dict[str, Any], where: str = "card") -> Persona:
         return _fill(str(value), name).strip()
 
     description = "\n\n".join(p for p in (field("description"), field("scenario")) if p)
-    ext = data.get("extensions") if isinstance(data.get("extensions"), dict) else {}
-    companion_ext = ext.get("companion") if isinstance(ext.get("companion"), dict) else {}
+    ext = data.get("extensions")
+    ext = ext if isinstance(ext, dict) else {}
+    found = ext.get("companion")
+    companion_ext: dict[str, Any] = found if isinstance(found, dict) else {}
     return _validate(
         {
             "name": name,
@@ -216,9 +219,12 @@ def card_json_from_png(path: Path) -> dict[str, Any]:
     if not isinstance(raw, str):
         raise PersonaError(f"{path}: the PNG holds no character card (no 'chara' text chunk)")
     try:
-        return json.loads(base64.b64decode(raw, validate=False).decode("utf-8"))
+        card = json.loads(base64.b64decode(raw, validate=False).decode("utf-8"))
     except (binascii.Error, UnicodeDecodeError, ValueError) as e:
         raise PersonaError(f"{path}: the PNG's character card is not valid base64 JSON") from e
+    if not isinstance(card, dict):
+        raise PersonaError(f"{path}: the PNG's character card is not a JSON object")
+    return card
 
 
 def load_file(path: Path) -> Persona:

@@ -39,7 +39,7 @@ CMD=${SMOKE_CMD:-"$ROOT/.venv/bin/companion chat"}
 # A running tmux server would not pass our environment on: hand it over in a file.
 export -p | grep ' COMPANION_' >"$WORK/env"
 tmux new-session -d -s "$SESSION" -x 120 -y 40 \
-  ". '$WORK/env'; cd '$ROOT' && $CMD 2>'$WORK/stderr.log'; echo SMOKE-EXITED; sleep 30"
+  ". '$WORK/env'; cd '$ROOT' && $CMD; echo SMOKE-EXITED; sleep 30"
 
 screen() { tmux capture-pane -p -t "$SESSION"; }
 keys() { tmux send-keys -t "$SESSION" "$@"; }
@@ -49,7 +49,6 @@ wait_for() {  # wait_for PATTERN [SECONDS]
     if [ $SECONDS -ge $deadline ]; then
       echo "tui-smoke: timed out waiting for /$1/; screen was:" >&2
       screen >&2
-      cat "$WORK/stderr.log" >&2 || true
       exit 1
     fi
     sleep 0.3

@@ -18,7 +18,13 @@ class CompanionCommands(Provider):
             if not a.palette:
                 continue
             action = f"on_message('{a.id}')" if a.scope == "reply" else a.id
-            out.append((a.title, action, f"{keys.effective_key(a.id, overrides)}  ·  {a.scope}"))
+            out.append(
+                (
+                    a.title,
+                    action,
+                    f"{keys.display_keys(keys.effective_key(a.id, overrides))}  ·  {a.scope}",
+                )
+            )
         return out
 
     async def _run(self, action: str) -> None:

@@ -3,7 +3,7 @@ all read it, and `config.chat.keys` overrides any of them by action name."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -86,7 +86,9 @@ def effective_key(action_id: str, overrides: Mapping[str, str]) -> str:
     return overrides.get(action_id, BY_ID[action_id].key)
 
 
-def help_rows(overrides: Mapping[str, str]) -> Iterable[tuple[str, str, str]]:
-    """(scope, keys, title) for the help screen, overrides applied."""
-    for a in ACTIONS:
-        yield a.scope, effective_key(a.id, overrides), a.title
+_SYMBOLS = {"question_mark": "?", "plus": "+", "minus": "-"}
+
+
+def display_keys(keys: str) -> str:
+    """ "f1,question_mark" → "f1 / ?" for people."""
+    return " / ".join(_SYMBOLS.get(k.strip(), k.strip()) for k in keys.split(","))

@@ -117,7 +117,7 @@ def _read_checkpoint(path: Path) -> dict[str, Any]:
         raise SafetyModelError(f"{path}: not a Detoxify checkpoint (no config/state_dict)") from e
     if set(args) != _ARCH_KEYS:
         raise SafetyModelError(f"{path}: arch.args must be exactly {sorted(_ARCH_KEYS)}")
-    return loaded
+    return dict(loaded)
 
 
 def load_detoxify(checkpoint: Path, hf_dir: Path | None, device: str = "cpu") -> Any:
@@ -143,7 +143,7 @@ def load_detoxify(checkpoint: Path, hf_dir: Path | None, device: str = "cpu") ->
         ) from e
     classes = [_RENAME.get(c, c) for c in loaded["config"]["dataset"]["args"]["classes"]]
 
-    class _Loaded(Detoxify):
+    class _Loaded(Detoxify):  # type: ignore[misc]
         def __init__(self) -> None:  # the weights are loaded already: skip Detoxify's loader
             self.model, self.tokenizer, self.class_names, self.device = (
                 model,

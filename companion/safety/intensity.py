@@ -177,12 +177,12 @@ def _collapse_bangs(text: str) -> str:
         seen = True
         return "!"
 
-    return _BANG_RUN.sub(repl, text)
+    return str(_BANG_RUN.sub(repl, text))
 
 
 def _unshout(text: str) -> str:
     def repl(m: regex.Match[str]) -> str:
-        w = m.group(0)
+        w = str(m.group(0))
         if not _shouted(w):
             return w
         start = m.start()
@@ -190,7 +190,7 @@ def _unshout(text: str) -> str:
         sentence_start = not before or before[-1] in ".!?\n"
         return w.capitalize() if sentence_start else w.lower()
 
-    return _WORD.sub(repl, text)
+    return str(_WORD.sub(repl, text))
 
 
 def _thin_emoji(text: str) -> str:
@@ -201,31 +201,31 @@ def _thin_emoji(text: str) -> str:
         if kept:
             return ""
         kept = True
-        return m.group(0)
+        return str(m.group(0))
 
-    return regex.sub(rf"{_EMOJI.pattern}|{_EMOTICON.pattern}", repl, text)
+    return str(regex.sub(rf"{_EMOJI.pattern}|{_EMOTICON.pattern}", repl, text))
 
 
 def _thin_intensifiers(text: str) -> str:
     """Drop an intensifier that directly follows another ("so so", "really truly")."""
     alts = "|".join(sorted(INTENSIFIERS))
     stacked = regex.compile(rf"\b({alts})((?:[\s,]+(?:{alts})\b)+)", regex.IGNORECASE)
-    return stacked.sub(lambda m: m.group(1), text)
+    return str(stacked.sub(lambda m: m.group(1), text))
 
 
 def soften(text: str) -> str:
     """Calm a text deterministically, keeping its words and meaning: collapse exclamation
     runs, de-capitalise shouting, keep at most one emoji, un-stretch elongated words, drop
     stacked intensifiers and vocative endearments. Idempotent."""
-    out = _ELONGATED.sub(lambda m: m.group(1), text)
+    out = str(_ELONGATED.sub(lambda m: m.group(1), text))
     out = _thin_intensifiers(out)
     out = _collapse_bangs(out)
     out = _unshout(out)
     out = _thin_emoji(out)
-    out = _VOCATIVE_AFTER.sub("", out)
-    out = _VOCATIVE_BEFORE.sub(lambda m: m.group(1).upper(), out)
-    out = regex.sub(r"[ \t]{2,}", " ", out)
-    out = regex.sub(r"[ \t]+([.,!?;:])", r"\1", out)
+    out = str(_VOCATIVE_AFTER.sub("", out))
+    out = str(_VOCATIVE_BEFORE.sub(lambda m: m.group(1).upper(), out))
+    out = str(regex.sub(r"[ \t]{2,}", " ", out))
+    out = str(regex.sub(r"[ \t]+([.,!?;:])", r"\1", out))
     if out != text:
         # one pass can expose new matches (a vocative next to a removed emoji): run to a fixpoint
         return soften(out)

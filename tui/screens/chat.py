@@ -72,6 +72,8 @@ class ChatScreen(Screen[None]):
         self.start_server = start_server
         self.status = StatusView()
         self._starting = False
+        self._start_error: str | None = None
+        """Why the last start failed; it stays the banner's reason while the server is down."""
         self.backend = backend
         self.set_reactive(ChatScreen.persona, persona)
         self.n_alternatives = n_alternatives
@@ -156,14 +158,16 @@ class ChatScreen(Screen[None]):
             engine = self.start_server(progress)
         except Exception as e:  # shown in the banner, with Retry
             self._starting = False
+            self._start_error = str(e) or type(e).__name__
             self.app.call_from_thread(
-                self._set_status, server="down", server_detail=str(e) or type(e).__name__
+                self._set_status, server="down", server_detail=self._start_error
             )
             return
+        self._start_error = None
         self._starting = False
         if engine is not None:
             self.backend.engine = engine
-        self.app.call_from_thread(self._set_status, server="ready", progress=None)
+        self.app.call_from_thread(self._set_status, server="ready", progress=None, server_detail="")
         self.app.call_from_thread(self.refresh_status)
 
     def refresh_status(self) -> None:
@@ -177,9 +181,10 @@ class ChatScreen(Screen[None]):
                 v = server_view(self.server)
             except Exception as e:  # a status probe never takes the chat down
                 v = StatusView(server="down", server_detail=str(e))
-            changes.update(
-                server=v.server, server_detail=v.server_detail, model=v.model, adapter=v.adapter
+            detail = (
+                self._start_error if v.server == "down" and self._start_error else v.server_detail
             )
+            changes.update(server=v.server, server_detail=detail, model=v.model, adapter=v.adapter)
             if v.server != "starting":
                 changes["progress"] = None
         try:

@@ -39,6 +39,9 @@ class HelpScreen(ModalScreen[None]):
             table.add_columns("key", "does", "where", "config name")
             for a in keys.ACTIONS:
                 table.add_row(
-                    keys.effective_key(a.id, self.overrides), a.title, _SCOPES[a.scope], a.id
+                    keys.display_keys(keys.effective_key(a.id, self.overrides)),
+                    a.title,
+                    _SCOPES[a.scope],
+                    a.id,
                 )
             yield table

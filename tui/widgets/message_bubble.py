@@ -35,7 +35,7 @@ class PacedStream:
     The first fragment is appended at once: the first token is not delayed.
     """
 
-    def __init__(self, markdown: Markdown, rate: float = 20.0) -> None:
+    def __init__(self, markdown: Markdown, rate: float = 10.0) -> None:
         self.markdown = markdown
         self.interval = 1.0 / rate
         self._pending: list[str] = []

@@ -37,8 +37,10 @@ class StatusBar(Static):
                 speed += f" · {s.tok_s:.1f} tok/s"
             parts.append(Text(speed))
         if s.safety_mode:
-            style = "" if s.safety_mode.startswith("full") else "yellow"
-            parts.append(Text.assemble("safety: ", (s.safety_mode, style)))
+            # "fallback filter (why…)": the why is for `companion doctor`; keep the bar short.
+            full = s.safety_mode.startswith("full")
+            mode = s.safety_mode if full else s.safety_mode.split(" (")[0]
+            parts.append(Text.assemble("safety: ", (mode, "" if full else "bold yellow")))
         if s.new_feedback is not None:
             parts.append(Text(f"{s.new_feedback} new feedback"))
         text = Text("  │  ").join(parts)
