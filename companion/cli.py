@@ -54,6 +54,7 @@ def _mount() -> None:
     app.command("retrain")(retrain)
     app.command("export-model")(export_model)
 
+
 EXIT_NOT_READY = 3
 
 

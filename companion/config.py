@@ -120,6 +120,7 @@ class SafetyConfig(_Section):
     """A reply may be at most this much more intense than the user's own message."""
     max_regenerations: int = Field(2, ge=0, le=5)
     """Calmer retries before a reply is softened deterministically."""
+
     @field_validator("thresholds")
     @classmethod
     def _keep_unlisted_defaults(cls, value: dict[str, float]) -> dict[str, float]:
