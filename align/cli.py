@@ -57,12 +57,12 @@ def _store(config: Config) -> Any:
         _fail(f"cannot open the database: {e}")
 
 
-def base_model_dir(config: Config) -> Path:
+def base_model_dir(config: Config, *, required: bool = True) -> Path:
     """The configured base model, or the embedded SmolLM2 (which must be set up)."""
     if config.model.base:
         return Path(config.model.base)
     d = config.paths.embedded_model_dir
-    if not (d / "config.json").is_file():
+    if required and not (d / "config.json").is_file():
         _fail(f"the base model is not set up at {d}; run: companion model setup")
     return d
 
@@ -78,27 +78,38 @@ def _errors() -> Iterator[None]:
         _fail(str(e))
 
 
-def _progress_bar() -> tuple[Any, Callable[[Any], None]]:
-    """A rich progress bar fed by `align.train.TrainProgress` events."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+class _ProgressBar:
+    """A rich progress bar fed by `align.train.TrainProgress` events; it appears only once
+    training starts (a dry run or a skipped retrain shows none)."""
 
-    bar = Progress(
-        TextColumn("training"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TextColumn("{task.fields[info]}"),
-        TimeRemainingColumn(),
-        transient=False,
-    )
-    task = bar.add_task("train", total=None, info="")
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.task: Any = None
 
-    def update(p: Any) -> None:
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def __call__(self, p: Any) -> None:
+        if self.bar is None:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(
+                TextColumn("training"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total}"),
+                TextColumn("{task.fields[info]}"),
+                TimeRemainingColumn(),
+            )
+            self.task = self.bar.add_task("train", total=p.total, info="")
+            self.bar.start()
         info = f"loss {p.loss:.4f}" if p.loss is not None else ""
         if p.reward_accuracy is not None:
             info += f"  reward acc {p.reward_accuracy:.2f}"
-        bar.update(task, completed=p.step, total=p.total, info=info)
-
-    return bar, update
+        self.bar.update(self.task, completed=p.step, total=p.total, info=info)
 
 
 # ---- data ---------------------------------------------------------------------------------
@@ -290,9 +301,8 @@ def train_sft(
         cfg.retrain, learning_rate=lr or 2e-4, max_steps=max_steps, epochs=epochs, qlora=qlora
     )
     args.resume = resume
-    bar, update = _progress_bar()
-    with _errors(), bar:
-        result = train("sft", base, samples, run_dir, args=args, progress_callback=update)
+    with _errors(), _ProgressBar() as bar:
+        result = train("sft", base, samples, run_dir, args=args, progress_callback=bar)
     typer.echo(summarize_curve(result.log_history))
     typer.echo(f"loss curve: {result.plot_png}")
     with _errors():
@@ -405,7 +415,7 @@ def retrain(
         _fail(f"--method must be auto, dpo or kto, not {method!r}")
     cfg = _config()
     store = _store(cfg)
-    base = base_model_dir(cfg)
+    base = base_model_dir(cfg, required=not dry_run)
     opts = RetrainOptions(
         min_pairs=min_pairs,
         max_steps=max_steps,
@@ -415,8 +425,7 @@ def retrain(
         resume=resume,
         merge=merge,
     )
-    bar, update = _progress_bar()
-    with _errors(), bar:
+    with _errors(), _ProgressBar() as bar:
         report = run(
             cfg,
             store,
@@ -424,7 +433,7 @@ def retrain(
             options=opts,
             hot_swap=make_hot_swap(cfg, store),
             scorer=safety_scorer(cfg),
-            progress=update,
+            progress=bar,
         )
     typer.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.summary())
     if report.status == "failed":

@@ -4,11 +4,17 @@ Everything that touches the world is passed in: the store, the base model dir, t
 callable (the lead wires it to the running server), the safety scorer, the persona system
 prompt. Training happens in ``<data>/runs/run-NNNN``; only a gated adapter is installed as a
 version and promoted, so a crash or a kill at any point leaves the active adapter as it was.
+
+Multi-GPU: run the same command under accelerate, e.g.
+``accelerate launch --multi_gpu --num_processes 2 "$(which companion)" retrain``; every rank
+trains (DDP), and rank 0 alone gates, installs, promotes and hot-swaps. Not yet run on
+multi-GPU hardware: each rank still records its own training-run row.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -331,6 +337,10 @@ def retrain(
             args=args,
             progress_callback=progress,
         )
+        if os.environ.get("RANK", "0") != "0":
+            report.status = "skipped"  # non-zero ranks of `accelerate launch`: rank 0 gates
+            report.reasons.append("not rank 0: training done, rank 0 gates and promotes")
+            return report
         report.metrics = result.metrics
         report.plot_png = result.plot_png
         report.curve = summarize_curve(result.log_history)

@@ -399,6 +399,10 @@ def train(
     out = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     log_history = list(trainer.state.log_history)
 
+    if not trainer.accelerator.is_main_process:
+        # Multi-GPU (`accelerate launch`): rank 0 alone writes the adapter and the report.
+        trainer.accelerator.wait_for_everyone()
+        return TrainResult(final_dir, {"method": method}, log_history, None)
     # Only the trained adapter ("default"), not TRL's frozen "ref" copy; written beside the
     # target and renamed, so a crash never leaves a half adapter that looks finished.
     tmp = output_dir / ".adapter.tmp"
@@ -429,6 +433,7 @@ def train(
         encoding="utf-8",
     )
     plot = plot_curves(log_history, output_dir / "loss.png", title=f"{method.upper()} training")
+    trainer.accelerator.wait_for_everyone()
     del trainer, model, peft_model
     if cuda:
         torch.cuda.empty_cache()

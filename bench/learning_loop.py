@@ -326,10 +326,10 @@ def run(a: argparse.Namespace) -> list[Round]:
         t2 = time.monotonic()
         log(f"\n{rep.summary()}")
         active = store.active_adapter()
-        if active is not None:
-            backend.use(Path(active.path)) if a.backend != "server" else backend.use(
-                Path(active.path), f"bench-{active.version}"
-            )
+        if active is not None and a.backend == "server":
+            backend.use(Path(active.path), f"bench-{active.version}")
+        elif active is not None:
+            backend.use(Path(active.path))
         after = trait_share(backend, system)
         t3 = time.monotonic()
         log(f"round {r}: held-out trait share {before:.0%} -> {after:.0%}")

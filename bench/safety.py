@@ -173,7 +173,13 @@ def main() -> None:
             f"| {r['all_sentences_p50']:.1f} / {r['all_sentences_p95']:.1f} "
             f"| {r['whole_p50']:.1f} / {r['whole_p95']:.1f} |"
         )
+    verdicts = [
+        f"{name}: {'meets' if r['sentence_p95'] <= 30 else 'misses'} the 30 ms p95 target"
+        for name, r in rows
+    ]
     table += [
+        "",
+        *(f"- {v}" for v in verdicts),
         "",
         f"Detoxify load (companion's offline path): {load_s:.1f} s; checkpoint built in "
         f"{built:.0f} s (cached in {args.cache}).",

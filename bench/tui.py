@@ -26,6 +26,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import signal
 import sys
 import tempfile
 import time
@@ -60,22 +62,29 @@ class Frames:
 
     def __init__(self, app: CompanionApp) -> None:
         self.times: list[float] = []
+        self.cpu: list[float] = []
         original = app.post_display_hook
 
         def hook() -> None:
             self.times.append(time.perf_counter())
+            self.cpu.append(time.process_time())
             original()
 
         app.post_display_hook = hook  # type: ignore[method-assign]
 
     async def next_after(self, t: float, timeout: float = 30.0) -> float:
         """The first frame composed at or after `t`."""
+        return (await self.next_frame(t, timeout))[0]
+
+    async def next_frame(self, t: float, timeout: float = 30.0) -> tuple[float, float]:
+        """(wall time, process CPU time) of the first frame composed at or after `t`."""
         deadline = time.perf_counter() + timeout
         while not self.times or self.times[-1] < t:
             if time.perf_counter() > deadline:
                 raise TimeoutError("no frame")
             await asyncio.sleep(0.0005)
-        return min(x for x in self.times if x >= t)
+        i = next(i for i, x in enumerate(self.times) if x >= t)
+        return self.times[i], self.cpu[i]
 
 
 class TimedEngine:
@@ -141,6 +150,9 @@ async def first_paint(config: Config, engine: Any, replies: int) -> dict[str, li
             await _wait(lambda b=bubble: bool(b.body.source) or not app.chat.streaming)
             shown = time.perf_counter()
             painted = await frames.next_after(shown)
+            # Only the first paint is measured: stop the reply (Esc) instead of waiting for it.
+            if app.chat.streaming:
+                _key(app, "escape", None)
             await _wait(lambda: not app.chat.streaming)
             await app.workers.wait_for_complete()
             if timed.first_text is None or timed.called is None:
@@ -227,6 +239,7 @@ async def input_latency(config: Config, tokens: int, rate: float) -> dict[str, A
     store = open_store(config.database_url)
     app = _app(config, ReplayEngine(store, long_reply_tokens(tokens), rate), store)
     lat: list[float] = []
+    cpu: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
         frames = Frames(app)
         await pilot.pause()
@@ -238,17 +251,19 @@ async def input_latency(config: Config, tokens: int, rate: float) -> dict[str, A
         started = time.perf_counter()
         while app.chat.streaming:
             before = box.text
+            c0 = time.process_time()
             t0 = _key(app, "x", "x")
             await _wait(lambda b=before: box.text != b, timeout=10)
-            painted = await frames.next_after(time.perf_counter())
+            painted, painted_cpu = await frames.next_frame(time.perf_counter())
             lat.append((painted - t0) * 1000)
+            cpu.append((painted_cpu - c0) * 1000)
             await asyncio.sleep(0.05)
         stream_s = time.perf_counter() - started
         await app.workers.wait_for_complete()
         await pilot.pause()
         bubble = app.chat.bubbles()[-1]
         blocks = len(bubble.body.children)
-    return {"lat": lat, "stream_s": stream_s, "blocks": blocks}
+    return {"lat": lat, "cpu": cpu, "stream_s": stream_s, "blocks": blocks}
 
 
 def _fmt(xs: list[float]) -> str:
@@ -266,6 +281,9 @@ def main() -> None:
     ap.add_argument("--no-server", action="store_true", help="part 2 only")
     ap.add_argument("--no-write", action="store_true", help="do not touch docs/benchmarks.md")
     args = ap.parse_args()
+    # A killed bench still stops the server it started (the finally blocks run).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    load_before = os.getloadavg()[0]
 
     with tempfile.TemporaryDirectory() as home:
         cfg = Config.model_validate(
@@ -282,7 +300,10 @@ def main() -> None:
                     "input_p50": percentile(part2["lat"], 50),
                     "input_p95": percentile(part2["lat"], 95),
                     "input_max": max(part2["lat"]),
+                    "input_cpu_p50": percentile(part2["cpu"], 50),
+                    "input_cpu_p95": percentile(part2["cpu"], 95),
                     "probes": len(part2["lat"]),
+                    "load": os.getloadavg()[0],
                 }
             ),
             flush=True,
@@ -292,7 +313,7 @@ def main() -> None:
         if not args.no_server:
             part1, where = _part1(cfg, args)
 
-    body = _report(args, part1, part2, where)
+    body = _report(args, part1, part2, where, load_before)
     print(body)
     if not args.no_write:
         write_section("tui", body)
@@ -322,12 +343,18 @@ def _part1(cfg: Config, args: argparse.Namespace) -> tuple[dict[str, list[float]
         engine = _engine(cfg, store, args.url, args.api_key, args.model, None)
         return asyncio.run(_run_part1(cfg, engine, args.replies)), f"the server at {args.url}"
     from companion.config import load
-    from companion.model_setup import ensure_embedded_model
+    from companion.model_setup import base_model
     from companion.server import ServerManager
 
-    base = str(ensure_embedded_model(load().config))
+    base = base_model(load().config)  # model.base if set, else the embedded SmolLM2
+    from companion.server import ServerStartError
+
     manager = ServerManager(cfg)
-    state = manager.start(base)
+    try:
+        state = manager.start(base)
+    except ServerStartError as e:
+        print("\n".join(e.log_tail), file=sys.stderr)
+        raise
     try:
         engine = _engine(cfg, store, state.base_url, state.api_key, state.model, base)
         res = asyncio.run(_run_part1(cfg, engine, args.replies))
@@ -341,6 +368,7 @@ def _report(
     part1: dict[str, list[float]] | None,
     part2: dict[str, Any],
     where: str,
+    load: float,
 ) -> str:
     lines = ["## Chat app (Textual): first paint and responsiveness", ""]
     if part1 is not None and part1["paint"]:
@@ -364,20 +392,24 @@ def _report(
             "text waits for the first whole sentence; that is the engine's share, not the app's.",
             "",
         ]
-    lat = part2["lat"]
+    lat, cpu = part2["lat"], part2["cpu"]
     p95 = percentile(lat, 95)
     verdict = "meets" if p95 <= 50 else "misses"
+    cpu95 = percentile(cpu, 95)
     lines += [
         f"Input latency while a {args.tokens}-token Markdown reply streams in at "
         f"{args.rate:.0f} tok/s ({part2['stream_s']:.1f} s, {part2['blocks']} Markdown blocks;"
         " replayed engine events, real app and store): a key every 50 ms into the message box, "
         "key sent → first frame showing it.",
         "",
-        "| probes | p50 (ms) | p95 (ms) | max (ms) |",
-        "|---|---|---|---|",
-        f"| {len(lat)} | {percentile(lat, 50):.1f} | {p95:.1f} | {max(lat):.1f} |",
+        "| probes | wall p50 (ms) | wall p95 (ms) | wall max (ms) | app CPU p50 / p95 (ms) |",
+        "|---|---|---|---|---|",
+        f"| {len(lat)} | {percentile(lat, 50):.1f} | {p95:.1f} | {max(lat):.1f} | {_fmt(cpu)} |",
         "",
-        f"p95 {p95:.1f} ms: {verdict} the target of ≤ 50 ms.",
+        f"Wall-clock p95 {p95:.1f} ms: {verdict} the target of ≤ 50 ms on this machine as "
+        f"it was (1-minute load average {load:.1f} on {os.cpu_count()} cores, shared with other "
+        "jobs and vLLM servers). The CPU time the app itself spent from key to frame, p95 "
+        f"{cpu95:.1f} ms, is what the latency would be on an otherwise idle core.",
         "",
         "Reproduce: `.venv/bin/python bench/tui.py`",
     ]

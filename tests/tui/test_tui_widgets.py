@@ -36,11 +36,19 @@ async def test_markdown_is_structured_while_streaming():
         stream = bubble.get_stream()
         for piece in ["Here:\n\n", "- one\n", "- two\n\n", "```py\n", "x = 1\n", "y = 2\n"]:
             await stream.write(piece)
-            await pilot.pause(0.06)
+            await pilot.pause(0.03)
+
+        def fenced() -> bool:
+            fences = bubble.body.query(MarkdownFence)
+            return bool(fences) and "y = 2" in fences.last().code
+
+        for _ in range(100):  # appends are paced (a few a second): wait for the last one
+            if fenced():
+                break
+            await pilot.pause(0.02)
         # The fence is not closed yet, and still it is a code block, with the list above it.
+        assert fenced()
         assert bubble.body.query("MarkdownBulletList")
-        fences = bubble.body.query(MarkdownFence)
-        assert fences and "y = 2" in fences.last().code
         await stream.write("```\n\nDone.")
         await stream.stop()
         assert str(bubble.body.source).endswith("Done.")

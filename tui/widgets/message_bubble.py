@@ -27,12 +27,12 @@ _BADGE = {
 
 
 class PacedStream:
-    """Streams Markdown fragments into a Markdown widget, at most `rate` appends a second.
+    """Streams Markdown fragments into a Markdown widget, a few appends a second.
 
-    Like Textual's MarkdownStream (which it mirrors: write / stop), but it also waits a beat
-    after each append, so a fast reply is parsed and laid out in a few larger pieces instead
-    of one per token; that keeps keys responsive while a long reply streams (bench/tui.py).
-    The first fragment is appended at once: the first token is not delayed.
+    Like Textual's MarkdownStream (same write / stop), but it waits a beat after each append,
+    and a longer one as the document grows: every append re-lays out the screen, and that
+    costs more with every Markdown block, so a long fast reply is taken in fewer, larger
+    pieces and keys stay responsive (bench/tui.py). The first fragment is appended at once.
     """
 
     def __init__(self, markdown: Markdown, rate: float = 10.0) -> None:
@@ -48,6 +48,11 @@ class PacedStream:
             self._new.set()
             await asyncio.sleep(0)
 
+    def _pause(self) -> float:
+        # +50 ms per 1,000 characters past the first 2,000, at most half a second.
+        extra = max(0, len(self.markdown.source) - 2000) / 1000 * 0.05
+        return min(self.interval + extra, 0.5)
+
     async def _run(self) -> None:
         try:
             while await self._new.wait():
@@ -55,7 +60,7 @@ class PacedStream:
                 text = "".join(self._pending)
                 self._pending.clear()
                 await asyncio.shield(self.markdown.append(text))
-                await asyncio.sleep(self.interval)
+                await asyncio.sleep(self._pause())
         except asyncio.CancelledError:
             pass
         rest = "".join(self._pending)
