@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -36,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from textual.worker import WorkerCancelled  # noqa: E402
 
 from bench.report import percentile, write_section  # noqa: E402
 from companion.config import Config  # noqa: E402
@@ -154,7 +157,8 @@ async def first_paint(config: Config, engine: Any, replies: int) -> dict[str, li
             if app.chat.streaming:
                 _key(app, "escape", None)
             await _wait(lambda: not app.chat.streaming)
-            await app.workers.wait_for_complete()
+            with contextlib.suppress(WorkerCancelled):  # the stopped reply's worker
+                await app.workers.wait_for_complete()
             if timed.first_text is None or timed.called is None:
                 continue
             mid = bubble.turn.message_id

@@ -50,6 +50,8 @@ class CompanionApp(App[None]):
         self.state_path = state_path or config.paths.state_file
         self.ui_state = ui_state.load(self.state_path)
         self.persona_name = persona or config.chat.persona
+        self._persona_asked = persona is not None
+        """`companion chat --persona P` starts a new conversation with P instead of resuming."""
         self.key_overrides: dict[str, str] = dict(config.chat.keys)
         self._retrain_lines: list[str] = []
         self._retrain_fraction: float | None = None
@@ -92,7 +94,12 @@ class CompanionApp(App[None]):
             self._save_state()
         self.chat.start_services()
         # Resume where the user left off (a deleted conversation opens a new one).
-        await self.chat.open_conversation(self.ui_state.last_conversation, self.ui_state.last_leaf)
+        if self._persona_asked:
+            await self.chat.open_conversation(None)
+        else:
+            await self.chat.open_conversation(
+                self.ui_state.last_conversation, self.ui_state.last_leaf
+            )
 
     async def on_unmount(self) -> None:
         # An engine this app built (through start_server) owns an HTTP client: close it.
