@@ -108,35 +108,20 @@ def render(result: AskResult, *, as_json: bool, out: TextIO, err: TextIO) -> int
 def build_engine(config: Config, *, log: Callable[[str], None]) -> tuple[Engine, Any]:
     """Store, a running server, client, safety and token counter, wired into an Engine."""
     from companion import wiring
-    from companion.client import ChatClient
-    from companion.engine import Engine
-    from companion.prompt import approx_counter, load_counter
-    from companion.safety.pipeline import build_pipeline
-    from companion.server import ServerManager
 
     store = wiring.open_store(config)
-    manager = ServerManager(config)
-    checkpoint: str | None = config.model.base or None
-    base_model: str | None = None
-    if manager.external:
-        endpoint = manager.endpoint()
-    else:
-        state = manager.state()
-        if state is None:
+    started: list[bool] = []
+
+    def progress(_line: str, _elapsed: float) -> None:
+        if not started:
+            started.append(True)
             log("starting the companion server (about 30 s on CPU)…")
-            state = wiring.serve_background(config)
-        else:
-            manager.wait_healthy(state)
-        endpoint = manager.endpoint()
-        checkpoint, base_model = state.checkpoint, state.base_model
-    try:
-        count = load_counter(checkpoint) if checkpoint else approx_counter
-    except (OSError, ValueError):
-        count = approx_counter  # an external model we have no tokenizer for
-    client = ChatClient(endpoint.base_url, endpoint.api_key, timeout=config.chat.request_timeout_s)
-    safety = build_pipeline(config.safety, config.paths)
-    engine = Engine(
-        config, client, store, safety, count, model=endpoint.model, base_model=base_model
+
+    engine = wiring.connect_engine(
+        config,
+        store,
+        progress=progress,
+        model_progress=lambda m, i, n: log(f"model setup {i}/{n}: {m}"),
     )
     return engine, store
 

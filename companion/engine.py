@@ -25,10 +25,12 @@ from typing import TYPE_CHECKING, Any
 from companion import persona as persona_mod
 from companion.client import ChatClient, ClientError, RequestTimeout, ServerDiedMidStream
 from companion.config import Config
+from companion.errors import CompanionError
 from companion.persona import Persona, PersonaError
 from companion.prompt import ChatMessage, PromptTooLong, TokenCounter, build_messages
 from companion.safety.pipeline import SafetyPipeline, Verdict
 from companion.safety.sentences import take_sentences
+from companion.server import Endpoint
 
 if TYPE_CHECKING:  # storage is injected; importing it here would load SQLAlchemy early
     from feedback.repo import Store
@@ -232,9 +234,11 @@ class Engine:
         load_persona: Callable[[str], Persona] | None = None,
         memory_notes: Callable[[int], list[str]] | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        endpoint: Callable[[], Endpoint] | None = None,
     ) -> None:
         self.config = config
         self.client = client
+        self._endpoint = endpoint
         self.store = store
         self.safety = safety
         self.count_tokens = count_tokens
@@ -243,6 +247,19 @@ class Engine:
         self._load_persona = load_persona or (lambda key: persona_mod.load(key, config.paths))
         self._memory_notes = memory_notes
         self.clock = clock
+
+    def _follow_endpoint(self) -> None:
+        """A hot swap may move the model to another name or, after a blue-green switch,
+        another server; read where it is now before each request (a small file read)."""
+        if self._endpoint is None:
+            return
+        try:
+            ep = self._endpoint()
+        except CompanionError:
+            return  # keep the last target; the request itself reports a dead server
+        self.client.base_url = ep.base_url.rstrip("/")
+        self.client.api_key = ep.api_key
+        self.model = ep.model
 
     @property
     def safety_mode(self) -> str:
@@ -465,6 +482,7 @@ class Engine:
         steering = todo[0].steering
         if steering:
             messages[0] = {**messages[0], "content": f"{messages[0]['content']}\n\n{steering}"}
+        self._follow_endpoint()
         started = self.clock()
         for s in todo:
             s.started_at = started

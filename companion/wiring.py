@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from companion.config import Config
 from companion.server import AdapterRef, ServerManager, ServerState, StartProgress
 
 if TYPE_CHECKING:
+    from companion.engine import Engine
     from feedback.repo import Store
 
 
@@ -101,11 +103,98 @@ def serve_foreground(config: Config) -> int:
         config.paths.server_state.unlink(missing_ok=True)
 
 
+def connect_engine(
+    config: Config,
+    store: Store,
+    *,
+    progress: StartProgress | None = None,
+    model_progress: Callable[[str, int, int], None] | None = None,
+) -> Engine:
+    """Set up the model if needed, start or reuse the server, and build the engine on it."""
+    from companion.client import ChatClient
+    from companion.engine import Engine
+    from companion.model_setup import base_model
+    from companion.prompt import approx_counter, load_counter
+    from companion.safety.pipeline import build_pipeline
+
+    manager = ServerManager(config)
+    checkpoint: str | None = config.model.base or None
+    base: str | None = None
+    if not manager.external:
+        base = base_model(config, progress=model_progress or _model_progress())
+        manager.ensure_running(base, active_adapter(store), progress=progress or _quiet)
+        state = manager.state()
+        checkpoint = state.checkpoint if state else base
+    endpoint = manager.endpoint()
+    try:
+        count = load_counter(checkpoint) if checkpoint else approx_counter
+    except (OSError, ValueError):
+        count = approx_counter  # an external model we have no tokenizer for
+    client = ChatClient(endpoint.base_url, endpoint.api_key, timeout=config.chat.request_timeout_s)
+    return Engine(
+        config,
+        client,
+        store,
+        build_pipeline(config.safety, config.paths),
+        count,
+        model=endpoint.model,
+        base_model=base,
+        endpoint=manager.endpoint,
+    )
+
+
+def _quiet(_line: str, _elapsed: float) -> None:
+    return None
+
+
+RetrainReporter = Callable[[str, float | None], None]
+
+
+def retrain_job(config: Config, store: Store) -> Callable[[RetrainReporter], str]:
+    """`companion retrain` for the chat's command palette: runs in a worker thread."""
+
+    def job(report: RetrainReporter) -> str:
+        from align.cli import base_model_dir, safety_scorer
+        from align.retrain import retrain
+        from align.train import TrainProgress
+
+        def progress(p: TrainProgress) -> None:
+            loss = f", loss {p.loss:.3f}" if p.loss is not None else ""
+            acc = f", reward acc {p.reward_accuracy:.2f}" if p.reward_accuracy is not None else ""
+            report(f"step {p.step}/{p.total}{loss}{acc}", p.step / max(p.total, 1))
+
+        result = retrain(
+            config,
+            store,
+            base_model_dir=base_model_dir(config),
+            hot_swap=lambda _dir: report(hot_swap(config, store), None),
+            scorer=safety_scorer(config),
+            progress=progress,
+        )
+        summary = result.summary().strip()
+        return summary.splitlines()[0] if summary else result.status
+
+    return job
+
+
 def run_chat(config: Config, *, persona: str | None = None) -> None:
     from tui.app import make_app
 
     store = open_store(config)
-    app = make_app(config, store=store, server=ServerManager(config), persona=persona)
+    app = make_app(
+        config,
+        engine=None,
+        store=store,
+        server=ServerManager(config),
+        start_server=lambda progress: connect_engine(
+            config,
+            store,
+            progress=progress,
+            model_progress=lambda msg, i, n: progress(f"model setup {i}/{n}: {msg}", 0.0),
+        ),
+        retrain=retrain_job(config, store),
+        persona=persona,
+    )
     app.run()
     sys.exit(app.return_code or 0)
 

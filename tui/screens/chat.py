@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -29,7 +29,7 @@ from tui.screens.safety import SafetyScreen
 from tui.status import server_view
 from tui.view import ConversationView, StatusView, TurnView
 from tui.widgets.chat_input import ChatInput
-from tui.widgets.message_bubble import MessageBubble
+from tui.widgets.message_bubble import MessageBubble, PacedStream
 from tui.widgets.server_banner import ServerBanner
 from tui.widgets.sidebar import Sidebar
 from tui.widgets.status_bar import StatusBar
@@ -45,6 +45,16 @@ None); returns one line for the user, e.g. "adapter v3 is live"."""
 
 STARTUP_HINT_S = 25.0
 """Typical server start on CPU; the status bar's progress is elapsed / this (capped)."""
+
+
+async def _chain(first: Awaitable[Any], rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    """The first event (already requested), then the rest of the stream."""
+    try:
+        yield await first
+    except StopAsyncIteration:
+        return
+    async for ev in rest:
+        yield ev
 
 
 class ChatScreen(Screen[None]):
@@ -396,7 +406,7 @@ class ChatScreen(Screen[None]):
         if self.conversation is None:
             conv = await asyncio.to_thread(self.backend.create_conversation, self.persona)
             self.conversation = conv
-            await self.refresh_sidebar()
+            self.run_worker(self.refresh_sidebar(), group="sidebar")  # off the send path
         return self.conversation.id
 
     async def _send(self, text: str, *, parent_id: int | None) -> None:
@@ -405,10 +415,9 @@ class ChatScreen(Screen[None]):
         reply = MessageBubble(
             TurnView(None, "assistant", ""), author=self._author("assistant"), streaming=True
         )
-        await self.messages_view.mount_all([user, reply])
-        self.messages_view.scroll_end(animate=False)
+        mounted = self.messages_view.mount_all([user, reply])
         events = self.backend.reply(conv_id, text, parent_id=parent_id)
-        self._reply = self._stream(reply, events, user_bubble=user)
+        self._reply = self._stream(reply, events, user_bubble=user, mounted=mounted)
 
     async def _send_edit(self, message_id: int, text: str) -> None:
         """Resend an edited message: a sibling of the original, so a new branch."""
@@ -428,12 +437,20 @@ class ChatScreen(Screen[None]):
         events: AsyncIterator[EngineEvent],
         *,
         user_bubble: MessageBubble | None = None,
+        mounted: Awaitable[Any] | None = None,
     ) -> None:
-        stream = bubble.get_stream()
         started = time.perf_counter()
+        # The engine starts on its first event; ask for it now, so storing the message and
+        # the server's TTFT overlap with mounting the bubbles.
+        first: asyncio.Future[Any] = asyncio.ensure_future(anext(events))
+        stream: PacedStream | None = None
         first_paint: float | None = None
         try:
-            async for ev in events:
+            if mounted is not None:
+                await mounted
+                self.messages_view.scroll_end(animate=False)
+            stream = bubble.get_stream()
+            async for ev in _chain(first, events):
                 kind, data = self.backend.classify(ev)
                 if kind == "delta":
                     await stream.write(data)
@@ -446,6 +463,7 @@ class ChatScreen(Screen[None]):
                         bubble.turn = replace(bubble.turn, message_id=data["assistant_id"])
                 elif kind == "reset":
                     # The safety pipeline replaced what was shown (e.g. a crisis reply).
+                    assert stream is not None
                     await stream.stop()
                     await bubble.body.update("")
                     stream = bubble.get_stream()
@@ -461,7 +479,12 @@ class ChatScreen(Screen[None]):
                 elif kind == "notice":
                     self.notify(str(data), timeout=6)
         finally:
-            await stream.stop()
+            if not first.done():
+                first.cancel()  # Esc before the first event: the engine stores it stopped
+            with contextlib.suppress(BaseException):
+                await first
+            if stream is not None:
+                await stream.stop()
             close = getattr(events, "aclose", None)
             if close is not None:
                 # An Esc lands here: closing the generator lets the engine store the partial
