@@ -141,7 +141,7 @@ async def first_paint(config: Config, engine: Any, replies: int) -> dict[str, li
     out: dict[str, list[float]] = {"paint": [], "engine": [], "server": [], "added": []}
     async with app.run_test(size=(120, 40)) as pilot:
         frames = Frames(app)
-        await pilot.pause()
+        await _wait(lambda: app.chat.loaded)
         # One conversation, as people chat; the first reply warms up the server's prefix
         # cache and creates the conversation (not counted).
         for i in range(replies + 1):
@@ -246,7 +246,7 @@ async def input_latency(config: Config, tokens: int, rate: float) -> dict[str, A
     cpu: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
         frames = Frames(app)
-        await pilot.pause()
+        await _wait(lambda: app.chat.loaded)
         app.chat.chat_input.load_text("Tell me something long, please.")
         await pilot.pause()
         _key(app, "enter", "\r")

@@ -100,6 +100,7 @@ class CompanionApp(App[None]):
             await self.chat.open_conversation(
                 self.ui_state.last_conversation, self.ui_state.last_leaf
             )
+        self.chat.loaded = True
 
     async def on_unmount(self) -> None:
         # An engine this app built (through start_server) owns an HTTP client: close it.

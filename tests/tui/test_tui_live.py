@@ -39,6 +39,7 @@ async def send(pilot: Any, text: str) -> MessageBubble:
     """Type and send; returns the reply's bubble (it may already be complete: no model call
     for a crisis message)."""
     app = pilot.app
+    await wait_until(pilot, lambda: app.chat.loaded)
     before = len(app.chat.bubbles())
     await pilot.press(*text, "enter")
     await wait_until(pilot, lambda: len(app.chat.bubbles()) >= before + 2)

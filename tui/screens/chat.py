@@ -81,6 +81,8 @@ class ChatScreen(Screen[None]):
         self.server = server
         self.start_server = start_server
         self.status = StatusView()
+        self.loaded = False
+        """Set once the start-up opened a conversation; sending waits for it."""
         self._starting = False
         self._start_error: str | None = None
         """Why the last start failed; it stays the banner's reason while the server is down."""
@@ -385,6 +387,9 @@ class ChatScreen(Screen[None]):
         if self.streaming:
             self.notify("A reply is still coming; Esc stops it.", severity="warning")
             return
+        if not self.loaded:
+            self.notify("One moment: opening your conversation.", timeout=2)
+            return
         if not self.backend.ready:
             self.notify(
                 "The model server is still starting (see the status bar); your text stays here.",
@@ -492,7 +497,9 @@ class ChatScreen(Screen[None]):
                 await close()
             bubble.streaming = False
             message_id = bubble.turn.message_id
-            if message_id is not None:
+            if not bubble.is_attached:
+                pass  # the screen moved on (another conversation): nothing to update
+            elif message_id is not None:
                 await self._reload_tail(bubble, user_bubble, message_id)
             elif user_bubble is not None:
                 # Nothing was stored: take the turn off the screen, give the text back.

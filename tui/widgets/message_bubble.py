@@ -169,9 +169,9 @@ class MessageBubble(Vertical, can_focus=True):
         )
 
     def _refresh_parts(self) -> None:
-        if not self.is_mounted:
-            return
-        self.query_one(".bubble-header", Label).update(self._header())
+        # query (not query_one): a bubble being removed may have lost its parts already.
+        for header in self.query(".bubble-header").results(Label):
+            header.update(self._header())
         for bar in self.query(_Toolbar):
             bar.update(self._toolbar())
 
@@ -182,8 +182,9 @@ class MessageBubble(Vertical, can_focus=True):
     def watch_turn(self, old: TurnView, new: TurnView) -> None:
         self.set_class(new.status != "complete", "-incomplete")
         text = self._shown_text(new)
-        if self.is_mounted and not self.streaming and text != self._shown_text(old):
-            self.body.update(text)
+        if self.is_attached and not self.streaming and text != self._shown_text(old):
+            for body in self.query(".bubble-body").results(Markdown):
+                body.update(text)
         self._refresh_parts()
 
     def watch_streaming(self, streaming: bool) -> None:
