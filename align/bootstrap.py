@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from align.clean import clean_file
+from align.clean import clean_file, with_system
 from align.train import ProgressCallback, TrainingArgs, train
 
 STARTER_DATA = (
@@ -46,12 +46,6 @@ def split_rows(
         h = hashlib.sha256(json.dumps(r, sort_keys=True).encode()).hexdigest()
         (holdout if int(h[:8], 16) / 0x100000000 < holdout_fraction else train_rows).append(r)
     return train_rows, holdout
-
-
-def with_system(rows: Sequence[dict[str, Any]], system: str | None) -> list[dict[str, Any]]:
-    if not system:
-        return [dict(r) for r in rows]
-    return [{"messages": [{"role": "system", "content": system}, *r["messages"]]} for r in rows]
 
 
 def _last_turn(row: dict[str, Any]) -> tuple[list[dict[str, str]], str]:

@@ -352,3 +352,16 @@ def write_jsonl(dst: Path, rows: Iterable[dict[str, Any]]) -> int:
             n += 1
     tmp.replace(dst)
     return n
+
+
+def with_system(samples: list[dict[str, Any]], system: str | None) -> list[dict[str, Any]]:
+    """Put the persona's system prompt first in samples that have none (train as served)."""
+    if not system:
+        return samples
+    out = []
+    for s in samples:
+        msgs = s["messages"]
+        if msgs and msgs[0]["role"] != "system":
+            msgs = [{"role": "system", "content": system}, *msgs]
+        out.append({**s, "messages": msgs})
+    return out

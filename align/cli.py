@@ -237,19 +237,6 @@ def persona_rows(persona: Any, system: str | None) -> list[dict[str, Any]]:
     return rows
 
 
-def with_system(samples: list[dict[str, Any]], system: str | None) -> list[dict[str, Any]]:
-    """Put the persona's system prompt first in samples that have none (train as served)."""
-    if not system:
-        return samples
-    out = []
-    for s in samples:
-        msgs = s["messages"]
-        if msgs and msgs[0]["role"] != "system":
-            msgs = [{"role": "system", "content": system}, *msgs]
-        out.append({**s, "messages": msgs})
-    return out
-
-
 @train_app.command("sft")
 def train_sft(
     data: Annotated[
@@ -268,7 +255,7 @@ def train_sft(
 ) -> None:
     """Supervised fine-tuning of a LoRA adapter on dialogues (loss on assistant turns)."""
     from align.adapters import AdapterRegistry
-    from align.clean import clean_file
+    from align.clean import clean_file, with_system
     from align.train import TrainingArgs, check_qlora, summarize_curve, train
 
     with _errors():

@@ -147,10 +147,12 @@ async def first_paint(config: Config, engine: Any, replies: int) -> dict[str, li
         for i in range(replies + 1):
             app.chat.chat_input.load_text(PROMPTS[i % len(PROMPTS)])
             await pilot.pause()
+            before = len(app.chat.bubbles())
             t0 = _key(app, "enter", "\r")
-            await _wait(lambda: app.chat.streaming)
+            await _wait(lambda n=before: len(app.chat.bubbles()) >= n + 2)
             bubble = app.chat.bubbles()[-1]
-            await _wait(lambda b=bubble: bool(b.body.source) or not app.chat.streaming)
+            await _wait(lambda b=bubble: bool(b.query(".bubble-body")))
+            await _wait(lambda b=bubble: bool(b.body.source) or not b.streaming)
             shown = time.perf_counter()
             painted = await frames.next_after(shown)
             # Only the first paint is measured: stop the reply (Esc) instead of waiting for it.
@@ -263,7 +265,8 @@ async def input_latency(config: Config, tokens: int, rate: float) -> dict[str, A
             cpu.append((painted_cpu - c0) * 1000)
             await asyncio.sleep(0.05)
         stream_s = time.perf_counter() - started
-        await app.workers.wait_for_complete()
+        with contextlib.suppress(WorkerCancelled):
+            await app.workers.wait_for_complete()
         await pilot.pause()
         bubble = app.chat.bubbles()[-1]
         blocks = len(bubble.body.children)

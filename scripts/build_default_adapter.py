@@ -95,9 +95,10 @@ def bench_markdown(m: dict, args: object) -> str:
 
 `scripts/build_default_adapter.py --bench` on the project's CPU machine (2 cores, fp32):
 SmolLM2-135M-Instruct + LoRA r={getattr(args, "lora_r", "?")} on q/k/v/o, {m["steps"]} steps of
-batch {getattr(args, "batch_size", "?")} over {m["train_dialogues"]} dialogues; the persona's system
-prompt is in front of every dialogue. Training took **{m["train_runtime_s"]:.0f} s** (whole script
-{m["wall_s"]:.0f} s). Evaluated on {m["holdout_dialogues"]} held-out dialogues (greedy, 40 tokens):
+batch {getattr(args, "batch_size", "?")} over {m["train_dialogues"]} dialogues, the persona's
+identity line as system prompt. Training took **{m["train_runtime_s"]:.0f} s** (whole script
+{m["wall_s"]:.0f} s). Evaluated with the full persona prompt, as served, on
+{m["holdout_dialogues"]} held-out dialogues (greedy, 40 tokens):
 
 | | base | adapter |
 |---|---|---|

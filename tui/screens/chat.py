@@ -83,6 +83,7 @@ class ChatScreen(Screen[None]):
         self.status = StatusView()
         self.loaded = False
         """Set once the start-up opened a conversation; sending waits for it."""
+        self._polling = False
         self._starting = False
         self._start_error: str | None = None
         """Why the last start failed; it stays the banner's reason while the server is down."""
@@ -183,10 +184,18 @@ class ChatScreen(Screen[None]):
         self.app.call_from_thread(self.refresh_status)
 
     def refresh_status(self) -> None:
-        self._poll_status()
+        if not self._polling:  # one probe at a time; a slow health check must not pile up
+            self._polling = True
+            self._poll_status()
 
-    @work(thread=True, group="status", exclusive=True, exit_on_error=False)
+    @work(thread=True, group="status", exit_on_error=False)
     def _poll_status(self) -> None:
+        try:
+            self._probe_status()
+        finally:
+            self._polling = False
+
+    def _probe_status(self) -> None:
         changes: dict[str, Any] = {}
         if self.server is not None and not self._starting:
             try:
