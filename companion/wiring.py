@@ -183,15 +183,8 @@ def run_chat(config: Config, *, persona: str | None = None) -> None:
     store = open_store(config)
     app = make_app(
         config,
-        engine=None,
         store=store,
         server=ServerManager(config),
-        start_server=lambda progress: connect_engine(
-            config,
-            store,
-            progress=progress,
-            model_progress=lambda msg, i, n: progress(f"model setup {i}/{n}: {msg}", 0.0),
-        ),
         retrain=retrain_job(config, store),
         persona=persona,
     )
