@@ -364,17 +364,25 @@ def _swap(cfg: Config, store: Any) -> str | None:
 
 
 def make_hot_swap(cfg: Config, store: Any) -> Callable[[Path], None]:
-    """The server-side hot swap: load the store's active adapter into the running server."""
+    """The server-side hot swap: the store's active adapter goes live in the running server."""
 
     def hot_swap(_adapter_dir: Path) -> None:
-        from companion.server import ServerManager
-        from companion.wiring import active_adapter
+        from companion.wiring import hot_swap as swap
 
-        ref = active_adapter(store)
-        if ref is not None:
-            ServerManager(cfg).activate_adapter(ref)
+        typer.echo(swap(cfg, store), err=True)
 
     return hot_swap
+
+
+def make_after_merge(cfg: Config, store: Any) -> Callable[[str, Path], None]:
+    """Once merged (CPU), a second server on the merged weights takes over with no gap."""
+
+    def after_merge(_version: str, _merged: Path) -> None:
+        from companion.wiring import hot_swap as swap
+
+        typer.echo(swap(cfg, store, runtime=False), err=True)
+
+    return after_merge
 
 
 # ---- retrain and export -------------------------------------------------------------------
@@ -419,6 +427,7 @@ def retrain(
             base_model_dir=base,
             options=opts,
             hot_swap=make_hot_swap(cfg, store),
+            after_merge=make_after_merge(cfg, store),
             scorer=safety_scorer(cfg),
             progress=bar,
         )

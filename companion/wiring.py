@@ -168,6 +168,7 @@ def retrain_job(config: Config, store: Store) -> Callable[[RetrainReporter], str
             store,
             base_model_dir=base_model_dir(config),
             hot_swap=lambda _dir: report(hot_swap(config, store), None),
+            after_merge=lambda _v, _dir: report(hot_swap(config, store, runtime=False), None),
             scorer=safety_scorer(config),
             progress=progress,
         )
@@ -192,7 +193,13 @@ def run_chat(config: Config, *, persona: str | None = None) -> None:
     sys.exit(app.return_code or 0)
 
 
-def hot_swap(config: Config, store: Store, *, progress: StartProgress | None = None) -> str:
+def hot_swap(
+    config: Config,
+    store: Store,
+    *,
+    progress: StartProgress | None = None,
+    runtime: bool = True,
+) -> str:
     """Make the store's active adapter live in the running server; one line for the user.
 
     With LoRA enabled it goes live at once through runtime loading; on CPU, once a merged
@@ -204,9 +211,9 @@ def hot_swap(config: Config, store: Store, *, progress: StartProgress | None = N
     if state is None and not manager.external:
         return "no server running; the next start serves the new adapter"
     if ref is None:
-        return "no active adapter"
+        return _back_to_base(config, manager)
     notes = []
-    if config.server.enable_lora:
+    if runtime and config.server.enable_lora:
         manager.activate_adapter(ref)
         notes.append(f"{ref.name} is live (runtime LoRA)")
     if (
@@ -221,3 +228,21 @@ def hot_swap(config: Config, store: Store, *, progress: StartProgress | None = N
         manager.switch(base_model(config), ref, progress=progress or (lambda _l, _e: None))
         notes.append(f"now served from the merged checkpoint {ref.merged_path}")
     return "; ".join(notes) or "restart the server to serve the new adapter"
+
+
+def _back_to_base(config: Config, manager: ServerManager) -> str:
+    """After a rollback to no adapter: serve the plain base model again."""
+    from dataclasses import replace
+
+    from companion.model_setup import base_model
+    from companion.server import BASE_NAME, write_state
+
+    state = manager.state()
+    if state is None or state.model == BASE_NAME:
+        return "serving the base model"
+    base = base_model(config)
+    if state.checkpoint != base:
+        manager.switch(base, None)
+    else:
+        write_state(config.paths.server_state, replace(state, model=BASE_NAME, adapter=None))
+    return "serving the base model"
