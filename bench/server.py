@@ -51,11 +51,16 @@ QUESTIONS = [
 ]
 
 VARIANTS: dict[str, dict[str, object]] = {
-    "baseline: 1 core, no prefix cache": {"cpu_threads": "0", "prefix_caching": False},
-    "both cores bound": {"cpu_threads": "0-1", "prefix_caching": False},
-    "both cores + prefix caching (default, LoRA off)": {"enable_lora": False},
-    "default + --enable-lora (runtime hot-swap ready)": {"enable_lora": True},
-    "default, bfloat16": {"enable_lora": False, "dtype": "bfloat16"},
+    "fp32, 1 core, no prefix cache": {
+        "dtype": "float32",
+        "cpu_threads": "0",
+        "prefix_caching": False,
+    },
+    "fp32, both cores bound": {"dtype": "float32", "cpu_threads": "0-1", "prefix_caching": False},
+    "fp32, both cores + prefix caching, LoRA off": {"dtype": "float32", "enable_lora": False},
+    "fp32, both cores + prefix caching + --enable-lora": {"dtype": "float32", "enable_lora": True},
+    "bf16, both cores + prefix caching, LoRA off": {"dtype": "bfloat16", "enable_lora": False},
+    "bf16 + --enable-lora (companion's CPU default)": {},
 }
 
 

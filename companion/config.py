@@ -42,7 +42,8 @@ class ServerConfig(_Section):
     port: int = Field(0, ge=0, le=65535)
     """Port of the local server; 0 picks a free one."""
     dtype: str = "auto"
-    """Weights dtype; auto is float32 on CPU (bf16 is slow there) and vLLM's choice on GPU."""
+    """Weights dtype; auto is bfloat16 on CPU (faster than float32 there: see
+    docs/benchmarks.md) and vLLM's choice on GPU."""
     max_model_len: int = Field(2048, ge=128)
     """Context length the server allows, in tokens."""
     kv_cache_gib: int | None = Field(None, ge=1)

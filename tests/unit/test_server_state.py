@@ -89,7 +89,7 @@ def test_cpu_command_and_env() -> None:
     )
     assert cmd[:5] == ["py", "-m", "companion.vllm_launcher", "--model", "/m"]
     assert "--enforce-eager" in cmd and "--gpu-memory-utilization" not in cmd
-    assert cmd[cmd.index("--dtype") + 1] == "float32"
+    assert cmd[cmd.index("--dtype") + 1] == "bfloat16"
     assert cmd[cmd.index("--lora-modules") + 1] == "a=/x"
     env = server.build_env(cfg, "cpu", {}, avail_gib=20, cores=2)
     assert env["VLLM_CPU_KVCACHE_SPACE"] == "1"
