@@ -411,13 +411,28 @@ class ServerManager:
     def start(
         self, base: str, adapter: AdapterRef | None = None, *, progress: StartProgress = _quiet
     ) -> ServerState:
-        proc, state = self.spawn(base, adapter)
+        return self._launch(base, adapter, self.paths.server_state, None, progress)
+
+    def _launch(
+        self,
+        base: str,
+        adapter: AdapterRef | None,
+        state_path: Path,
+        log_path: Path | None,
+        progress: StartProgress,
+    ) -> ServerState:
+        """Spawn and wait until healthy; a server that fails to come up is killed and its
+        state record removed."""
+        own_record = state_path != self.paths.server_state
+        proc, state = self.spawn(
+            base, adapter, state_path=state_path if own_record else None, log_path=log_path
+        )
         try:
             self.wait_healthy(state, progress=progress, proc=proc)
         except BaseException:
             self._terminate(proc.pid)
             proc.wait(timeout=30)
-            self.paths.server_state.unlink(missing_ok=True)
+            state_path.unlink(missing_ok=True)
             raise
         return state
 
@@ -543,14 +558,7 @@ class ServerManager:
             return self.start(base, adapter, progress=progress)
         next_state = self.paths.server_state.with_name("server.next.json")
         next_log = self.paths.logs_dir / "vllm.next.log"
-        proc, new = self.spawn(base, adapter, state_path=next_state, log_path=next_log)
-        try:
-            self.wait_healthy(new, progress=progress, proc=proc)
-        except BaseException:
-            self._terminate(proc.pid)
-            proc.wait(timeout=30)
-            next_state.unlink(missing_ok=True)
-            raise
+        new = self._launch(base, adapter, next_state, next_log, progress)
         os.replace(next_log, self.paths.server_log)  # the open fd follows the rename
         new = replace(new, log=str(self.paths.server_log))
         write_state(self.paths.server_state, new)
