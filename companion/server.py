@@ -149,14 +149,13 @@ def build_command(
     checkpoint: str,
     served_names: list[str],
     port: int,
-    api_key: str,
     device: str,
     lora_modules: list[str],
 ) -> list[str]:
     s = config.server
     cmd = [python, "-m", "companion.vllm_launcher", "--model", checkpoint]
     cmd += ["--served-model-name", *served_names]
-    cmd += ["--host", s.host, "--port", str(port), "--api-key", api_key]
+    cmd += ["--host", s.host, "--port", str(port)]
     cmd += ["--max-model-len", str(s.max_model_len)]
     # bf16 measured faster than fp32 on this AVX2 CPU (TTFT p50 182 vs 261 ms, 26 vs 19 tok/s).
     dtype = s.dtype if s.dtype != "auto" else ("bfloat16" if device == "cpu" else "auto")
@@ -177,9 +176,18 @@ def build_command(
 
 
 def build_env(
-    config: Config, device: str, base_env: Mapping[str, str], *, avail_gib: float, cores: int
+    config: Config,
+    device: str,
+    base_env: Mapping[str, str],
+    *,
+    api_key: str,
+    avail_gib: float,
+    cores: int,
 ) -> dict[str, str]:
     env = dict(base_env)
+    # In the environment, not argv: argv is world-readable in `ps`, and a key that
+    # starts with "-" is taken by argparse for an option.
+    env["VLLM_API_KEY"] = api_key
     env["VLLM_CACHE_ROOT"] = str(config.paths.vllm_cache_dir)
     env["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] = "True"
     env.setdefault("VLLM_LOGGING_LEVEL", "INFO")
@@ -363,7 +371,6 @@ class ServerManager:
             checkpoint=checkpoint,
             served_names=served,
             port=port,
-            api_key=api_key,
             device=device,
             lora_modules=lora_modules,
         )
@@ -371,6 +378,7 @@ class ServerManager:
             self.config,
             device,
             self.environ,
+            api_key=api_key,
             avail_gib=available_memory_gib(),
             cores=os.cpu_count() or 1,
         )

@@ -57,7 +57,8 @@ def test_promoted_adapter_goes_live_then_switches_to_merged(
         {
             "data_dir": str(tmp_path / "data"),
             "model": {"base": str(tiny_model_dir)},
-            "server": {"kv_cache_gib": 1, "max_lora_rank": 8},
+            # fp32 so that LoRA and merged weights give the same greedy tokens.
+            "server": {"kv_cache_gib": 1, "max_lora_rank": 8, "dtype": "float32"},
         }
     )
     store = open_store(cfg.database_url)
@@ -66,6 +67,10 @@ def test_promoted_adapter_goes_live_then_switches_to_merged(
     try:
         status, base_text = _greedy(cfg.paths.server_state)
         assert status == 200 and first.model == BASE_NAME
+        manager.load_adapter("probe-v1", adapter_dir)
+        status, lora_text = _greedy(cfg.paths.server_state, "probe-v1")
+        assert status == 200 and lora_text != base_text
+        manager.unload_adapter("probe-v1")
 
         store.add_adapter_version("v1", adapter_dir, kind="sft", merged_path=merged_dir)
         store.set_active_adapter("v1")
@@ -100,7 +105,8 @@ def test_promoted_adapter_goes_live_then_switches_to_merged(
         assert after.pid != first.pid and not pid_alive(first.pid)
         assert after.checkpoint == str(merged_dir) and after.model == "companion-v1"
         status, merged_text = _greedy(cfg.paths.server_state)
-        assert status == 200 and merged_text != base_text
+        # The merged checkpoint is the same model as base + adapter, served without LoRA.
+        assert status == 200 and merged_text == lora_text
         assert not (cfg.paths.data_dir / "server.next.json").exists()
     finally:
         manager.stop()

@@ -83,7 +83,6 @@ def test_cpu_command_and_env() -> None:
         checkpoint="/m",
         served_names=["companion-base"],
         port=9,
-        api_key="k",
         device="cpu",
         lora_modules=["a=/x"],
     )
@@ -91,7 +90,9 @@ def test_cpu_command_and_env() -> None:
     assert "--enforce-eager" in cmd and "--gpu-memory-utilization" not in cmd
     assert cmd[cmd.index("--dtype") + 1] == "bfloat16"
     assert cmd[cmd.index("--lora-modules") + 1] == "a=/x"
-    env = server.build_env(cfg, "cpu", {}, avail_gib=20, cores=2)
+    env = server.build_env(cfg, "cpu", {}, api_key="-starts-with-dash", avail_gib=20, cores=2)
+    assert env["VLLM_API_KEY"] == "-starts-with-dash"
+    assert not any("starts-with-dash" in arg for arg in cmd)
     assert env["VLLM_CPU_KVCACHE_SPACE"] == "1"
     assert env["VLLM_CPU_OMP_THREADS_BIND"] == "0-3"
     assert env["VLLM_CACHE_ROOT"] == "/d/cache/vllm"
@@ -106,14 +107,15 @@ def test_gpu_command_uses_memory_utilization() -> None:
         checkpoint="/m",
         served_names=["n"],
         port=9,
-        api_key="k",
         device="cuda",
         lora_modules=[],
     )
     assert "--enforce-eager" not in cmd
     assert cmd[cmd.index("--gpu-memory-utilization") + 1] == "0.5"
     assert cmd[cmd.index("--dtype") + 1] == "auto"
-    assert "VLLM_CPU_KVCACHE_SPACE" not in server.build_env(cfg, "cuda", {}, avail_gib=8, cores=8)
+    assert "VLLM_CPU_KVCACHE_SPACE" not in server.build_env(
+        cfg, "cuda", {}, api_key="k", avail_gib=8, cores=8
+    )
 
 
 @pytest.mark.parametrize(("avail", "expected"), [(2.0, 1), (50.0, 4), (500.0, 8)])
