@@ -148,3 +148,61 @@ def build_default_adapter(
     metrics["wall_s"] = round(time.monotonic() - started, 1)
     (out_dir / "bootstrap.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     return BootstrapResult(result.adapter_dir, metrics)
+
+
+STARTER_KIND = "starter-sft"
+"""AdapterVersion.kind of the default persona's SFT adapter."""
+
+
+def starter_version(store: Any) -> Any | None:
+    """The registered starter adapter, if setup has trained one (active or not)."""
+    return next((r for r in store.list_adapter_versions() if r.kind == STARTER_KIND), None)
+
+
+def ensure_starter_adapter(
+    config: Any,
+    store: Any,
+    base_model_dir: Path,
+    *,
+    args: TrainingArgs | None = None,
+    progress: ProgressCallback | None = None,
+    log: Callable[[str], None] = lambda _m: None,
+) -> tuple[Any, bool]:
+    """Train, register, merge (CPU) and activate the default persona's adapter, once.
+
+    Returns (version info, trained now). Idempotent: a starter adapter already registered is
+    kept, even when the user has since rolled back to the base. It is made active only when
+    no adapter is, so a learned adapter is never replaced. Training happens in a run dir;
+    a crash leaves the registry untouched.
+    """
+    from align.adapters import AdapterRegistry, VersionInfo, merge_adapter
+    from align.train import has_cuda
+    from companion import persona as persona_mod
+
+    registry = AdapterRegistry(config.paths.adapters_dir, store)
+    existing = starter_version(store)
+    if existing is not None:
+        return VersionInfo.of(existing), False
+    system = persona_mod.system_prompt(persona_mod.load("default", config.paths))
+    run_dir = config.paths.runs_dir / f"starter-{time.strftime('%Y%m%d-%H%M%S')}"
+    result = build_default_adapter(
+        base_model_dir,
+        run_dir,
+        system_prompt=system,
+        args=args,
+        progress=progress,
+        evaluate=False,
+        log=log,
+    )
+    info = registry.install(
+        result.adapter_dir,
+        kind=STARTER_KIND,
+        metrics={"note": "default persona SFT on the starter dialogues", **result.metrics},
+    )
+    if config.server.merge_on_cpu and not has_cuda():
+        log("merging it into the base for fast CPU serving")
+        merged = merge_adapter(base_model_dir, info.path, config.paths.merged_dir / info.version)
+        registry.set_merged(info.version, merged)
+    if registry.active() is None:
+        registry.promote(info.version)
+    return registry.get(info.version), True

@@ -14,6 +14,7 @@ Heavy imports (torch, transformers, trl, the store) happen inside the commands, 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,11 +71,12 @@ def base_model_dir(config: Config, *, required: bool = True) -> Path:
 @contextmanager
 def _errors() -> Iterator[None]:
     from align.adapters import AdapterError
+    from align.retrain import RetrainBusy
     from align.train import TrainingError
 
     try:
         yield
-    except (AdapterError, TrainingError, ValueError) as e:
+    except (AdapterError, TrainingError, RetrainBusy, ValueError) as e:
         _fail(str(e))
 
 
@@ -401,10 +403,16 @@ def retrain(
         bool | None, typer.Option(help="Merge the new adapter for fast CPU serving.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    nice: Annotated[
+        bool, typer.Option(help="Run at low CPU priority, so a chat stays responsive.")
+    ] = False,
 ) -> None:
     """Learn from your feedback: pairs → DPO (or KTO) → gate → promote → hot swap."""
     from align.retrain import RetrainOptions
     from align.retrain import retrain as run
+
+    if nice:
+        os.nice(10)
 
     if method not in (None, "auto", "dpo", "kto"):
         _fail(f"--method must be auto, dpo or kto, not {method!r}")

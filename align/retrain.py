@@ -139,24 +139,33 @@ def sync_pairs(
     *,
     system_prompt: SystemPrompt | None = None,
     names: Iterable[str] = (),
+    conversation_id: int | None = None,
 ) -> int:
-    """Build pairs from every stored turn and add the new ones; returns how many were new.
+    """Build pairs from the stored turns and add the new ones; returns how many were new.
 
-    Incremental and idempotent (content hashes), cheap enough to run after each conversation
-    and every N feedback events in a background thread.
+    Incremental and idempotent (content hashes). With `conversation_id` only that
+    conversation is read, and its pairs that no longer follow from its feedback (a rating
+    changed or undone) are dropped: cheap enough to run after each conversation and every
+    N feedback events in a background thread.
     """
-    seen = {p.hash for p in store.iter_pairs()}
+    scoped = conversation_id is not None
+    stored = store.pair_hashes(conversation_id) if scoped else {p.hash for p in store.iter_pairs()}
     pairs = build_dpo_pairs(
-        store.iter_turns(include_never_train=False),
+        store.iter_turns(include_never_train=False, conversation_id=conversation_id),
         learn_from_safety=retrain_config.learn_from_safety,
         holdout_fraction=retrain_config.holdout_fraction,
         scrub_personal_data=retrain_config.scrub_personal_data,
         names=names,
         max_tokens=retrain_config.max_length,
-        seen=seen,
+        # A scoped build sees its conversation's whole current set, to find stale pairs.
+        seen=None if scoped else stored,
         system_prompt=system_prompt,
     )
-    return int(store.add_pairs(to_store_pair(p) for p in pairs))
+    if not scoped:
+        return int(store.add_pairs(to_store_pair(p) for p in pairs))
+    current = [to_store_pair(p) for p in pairs]
+    store.delete_pairs(stored - {p.hash for p in current})
+    return int(store.add_pairs(current))
 
 
 def persona_system_prompt(config: Any) -> SystemPrompt:
@@ -218,6 +227,58 @@ def _run_dir(store: Any, runs_dir: Path, resume: bool) -> tuple[Any, Path, bool]
     return None, Path(), False
 
 
+def _one_at_a_time(fn: Callable[..., RetrainReport]) -> Callable[..., RetrainReport]:
+    """One retrain at a time per data dir (a file lock): a second one, from the chat, the
+    CLI or `retrain.auto`, fails at once with a one-line reason instead of training twice.
+    A dry run trains nothing and needs no lock."""
+    from functools import wraps
+
+    @wraps(fn)
+    def wrapper(config: Any, store: Any, **kw: Any) -> RetrainReport:
+        from filelock import FileLock, Timeout
+
+        options = kw.get("options")
+        if options is not None and options.dry_run:
+            return fn(config, store, **kw)
+        config.paths.data_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(retrain_lock_path(config.paths))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise RetrainBusy(
+                "another retrain is running on this data dir; wait for it to finish "
+                "(see `companion adapters list` when it is done)"
+            ) from None
+        try:
+            return fn(config, store, **kw)
+        finally:
+            lock.release()
+
+    return wrapper
+
+
+def retrain_lock_path(paths: Any) -> Path:
+    return Path(paths.data_dir) / "retrain.lock"
+
+
+def retrain_running(paths: Any) -> bool:
+    """Whether a retrain (in any process) holds the lock now."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(retrain_lock_path(paths))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return True
+    lock.release()
+    return False
+
+
+class RetrainBusy(RuntimeError):
+    """A retrain is already running."""
+
+
+@_one_at_a_time
 def retrain(
     config: Any,
     store: Any,
@@ -363,6 +424,7 @@ def retrain(
             metrics["gate_accuracy"] = gate.new.accuracy
             metrics["gate_margin"] = gate.new.mean_margin
         if not gate.passed:
+            metrics["gate_reasons"] = list(gate.reasons)
             report.status = "rejected"
             report.reasons.append(f"the active adapter stays; the run is kept in {run_dir}")
             store.update_training_run(run.id, status="rejected", metrics=_json(metrics))

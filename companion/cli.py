@@ -90,7 +90,12 @@ def chat(
     """Open the chat (starts the local server when none is running)."""
     from companion.wiring import run_chat
 
-    run_chat(load_config(), persona=persona)
+    cfg = load_config()
+    if not cfg.model.base and not cfg.server.url:
+        # First run on a fresh machine: convert the model and train the persona adapter here,
+        # with progress in the terminal, so the first reply already comes from the fine-tune.
+        _setup_embedded(cfg, quiet=True)
+    run_chat(cfg, persona=persona)
 
 
 # --- config -------------------------------------------------------------------------------
@@ -133,25 +138,94 @@ def _progress_bar(description: str):  # type: ignore[no-untyped-def]
 @model_app.command("setup")
 def model_setup_cmd(
     force: Annotated[bool, typer.Option(help="Convert again even if present.")] = False,
+    persona_adapter: Annotated[
+        bool | None,
+        typer.Option(
+            help="Train the default persona's SFT adapter (default: model.persona_adapter)."
+        ),
+    ] = None,
+    max_steps: Annotated[
+        int, typer.Option(help="Cap the persona adapter's training steps (quick trials).")
+    ] = -1,
 ) -> None:
-    """Convert the embedded SmolLM2 GGUF into a safetensors checkpoint (idempotent)."""
+    """Convert the embedded SmolLM2 GGUF to safetensors and train the persona adapter."""
+    cfg = load_config()
+    _setup_embedded(cfg, force=force, persona_adapter=persona_adapter, max_steps=max_steps)
+
+
+def _setup_embedded(
+    cfg: Config,
+    *,
+    force: bool = False,
+    persona_adapter: bool | None = None,
+    max_steps: int = -1,
+    quiet: bool = False,
+) -> None:
+    """What a fresh machine needs before the first chat; each step is skipped once done.
+
+    `quiet` says nothing when there was nothing to do (the chat's first-run check).
+    """
     from companion import model_setup
 
-    cfg = load_config()
     dest = cfg.paths.embedded_model_dir
-    if model_setup.is_ready(dest) and not force:
+    converted = False
+    if force or not model_setup.is_ready(dest):
+        converted = True
+        gguf = model_setup.find_gguf()
+        with _progress_bar("model setup") as bar:
+            task = bar.add_task("starting", total=5)
+
+            def progress(msg: str, i: int, n: int) -> None:
+                bar.update(task, description=msg, completed=i - 1, total=n)
+
+            model_setup.convert_gguf(gguf, dest, progress=progress)
+            bar.update(task, description="done", completed=5)
+    if converted or not quiet:
         typer.echo(f"embedded model ready: {dest}")
+    wanted = cfg.model.persona_adapter if persona_adapter is None else persona_adapter
+    if wanted and not cfg.model.base:
+        _setup_persona_adapter(cfg, dest, max_steps=max_steps, quiet=quiet)
+
+
+def _setup_persona_adapter(
+    cfg: Config, base_dir: Path, *, max_steps: int = -1, quiet: bool = False
+) -> None:
+    from align.bootstrap import default_args, ensure_starter_adapter, starter_version
+    from align.train import TrainProgress
+    from companion.wiring import hot_swap, open_store
+
+    store = open_store(cfg)
+    existing = starter_version(store)
+    if existing is not None:
+        if not quiet:
+            typer.echo(f"persona adapter ready: {existing.version} (trained before)")
         return
-    gguf = model_setup.find_gguf()
-    with _progress_bar("model setup") as bar:
-        task = bar.add_task("starting", total=5)
+    typer.echo(
+        "training the default persona's adapter on the starter dialogues "
+        "(once; about 4½ minutes on 2 CPU cores; model.persona_adapter = false skips it)"
+    )
+    args = default_args()
+    if max_steps > 0:
+        args.max_steps = max_steps
+    with _progress_bar("persona adapter") as bar:
+        task = bar.add_task("loading", total=None)
 
-        def progress(msg: str, i: int, n: int) -> None:
-            bar.update(task, description=msg, completed=i - 1, total=n)
+        def progress(p: TrainProgress) -> None:
+            loss = f"loss {p.loss:.3f}" if p.loss is not None else ""
+            bar.update(task, description=loss, completed=p.step, total=p.total)
 
-        model_setup.convert_gguf(gguf, dest, progress=progress)
-        bar.update(task, description="done", completed=5)
-    typer.echo(f"embedded model ready: {dest}")
+        info, _ = ensure_starter_adapter(
+            cfg,
+            store,
+            base_dir,
+            args=args,
+            progress=progress,
+            log=lambda m: bar.update(task, description=m),
+        )
+    state = "active" if info.active else "registered (another adapter is active)"
+    typer.echo(f"persona adapter ready: {info.version} {state}")
+    if info.active:
+        typer.echo(hot_swap(cfg, store))
 
 
 @model_app.command("use")

@@ -71,6 +71,9 @@ class ModelConfig(_Section):
     """Base model: a local Hugging Face checkpoint or hub id; empty = the embedded SmolLM2."""
     served_name: str = "companion"
     """Name the server gives the companion model."""
+    persona_adapter: bool = True
+    """On first setup of the embedded model, SFT-train the default persona's adapter on the
+    shipped starter dialogues and make it active (about 4.5 min on 2 CPU cores)."""
 
 
 class DatabaseConfig(_Section):
@@ -139,8 +142,12 @@ class SafetyConfig(_Section):
 
 class RetrainConfig(_Section):
     auto: bool = False
-    """Retrain in the background after `auto_after_pairs` new pairs."""
+    """Retrain in the background (a low-priority process) after `auto_after_pairs` new
+    pairs; the chat says when the new persona is live."""
     auto_after_pairs: int = Field(50, ge=1)
+    pairs_every_events: int = Field(10, ge=1)
+    """Build pairs in the background after this many ratings/choices (and whenever a
+    conversation ends)."""
     min_pairs: int = Field(8, ge=1)
     """Fewer pairs than this: KTO on thumbs, or no training."""
     method: Literal["auto", "dpo", "kto"] = "auto"
@@ -316,6 +323,7 @@ DEFAULT_TOML = """\
 
 [model]
 # base = ""                # empty = embedded SmolLM2-135M-Instruct; or a path / HF id
+# persona_adapter = true   # setup trains the default persona's SFT adapter (~4.5 min, 2 cores)
 
 [database]
 # url = ""                 # empty = SQLite in the data dir; or postgresql+psycopg://...
@@ -341,8 +349,9 @@ DEFAULT_TOML = """\
 # toxicity = 0.7
 
 [retrain]
-# auto = false
+# auto = false             # retrain in the background once enough new pairs come in
 # auto_after_pairs = 50
+# pairs_every_events = 10  # build pairs after this many ratings/choices, and per conversation
 # min_pairs = 8
 # learning_rate = 5e-5
 # lora_r = 16

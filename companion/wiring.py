@@ -179,6 +179,7 @@ def retrain_job(config: Config, store: Store) -> Callable[[RetrainReporter], str
 
 
 def run_chat(config: Config, *, persona: str | None = None) -> None:
+    from align.autoloop import LearningLoop
     from tui.app import make_app
 
     store = open_store(config)
@@ -188,6 +189,7 @@ def run_chat(config: Config, *, persona: str | None = None) -> None:
         server=ServerManager(config),
         retrain=retrain_job(config, store),
         persona=persona,
+        learning=LearningLoop(config, store),
     )
     app.run()
     sys.exit(app.return_code or 0)

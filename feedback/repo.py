@@ -873,12 +873,34 @@ class Store:
                 s.expunge(pair)
                 yield pair
 
-    def count_pairs(self, split: str | None = None) -> int:
+    def count_pairs(self, split: str | None = None, *, since: datetime | None = None) -> int:
+        """Stored pairs (of one split; created after `since`)."""
         stmt = sa_select(func.count()).select_from(PreferencePair)
         if split is not None:
             stmt = stmt.where(col(PreferencePair.split) == split)
+        if since is not None:
+            stmt = stmt.where(col(PreferencePair.created_at) > since)
         with self._session() as s:
             return int(s.execute(stmt).scalar_one())
+
+    def pair_hashes(self, conversation_id: int) -> set[str]:
+        stmt = sa_select(col(PreferencePair.hash)).where(
+            col(PreferencePair.conversation_id) == conversation_id
+        )
+        with self._session() as s:
+            return set(s.execute(stmt).scalars())
+
+    def delete_pairs(self, hashes: Iterable[str]) -> int:
+        """Drop pairs by content hash (pairs whose feedback has changed since)."""
+        wanted = list(hashes)
+        if not wanted:
+            return 0
+
+        def do(s: Session) -> int:
+            stmt = delete(PreferencePair).where(col(PreferencePair.hash).in_(wanted))
+            return int(s.execute(stmt).rowcount or 0)
+
+        return self._write(do)
 
     def count_pairs_by_source(self) -> dict[str, int]:
         stmt = sa_select(col(PreferencePair.source), func.count()).group_by(PreferencePair.source)

@@ -8,11 +8,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from textual import work
+from textual import on, work
 from textual.app import App
 
 from companion.config import Config
-from tui import keys
+from tui import keys, messages
 from tui import state as ui_state
 from tui.backend import Backend
 from tui.commands import CompanionCommands
@@ -39,6 +39,7 @@ class CompanionApp(App[None]):
         clock: Callable[[], float] = time.monotonic,
         state_path: Path | None = None,
         persona: str | None = None,
+        learning: Any = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -56,6 +57,8 @@ class CompanionApp(App[None]):
         self._retrain_lines: list[str] = []
         self._retrain_fraction: float | None = None
         self._retrain_running = False
+        self.learning = learning
+        """align.autoloop.LearningLoop: background pairs and retrain.auto (None: off)."""
 
     def _split_keys(self, action: str) -> tuple[str, ...]:
         return tuple(k.strip() for k in keys.effective_key(action, self.key_overrides).split(","))
@@ -77,6 +80,8 @@ class CompanionApp(App[None]):
         )
         self.push_screen(self.chat)
         self.call_after_refresh(self._start)
+        if self.learning is not None:
+            self.set_interval(2.0, self._poll_learning)
 
     @work(group="startup")
     async def _start(self) -> None:
@@ -103,6 +108,15 @@ class CompanionApp(App[None]):
         self.chat.loaded = True
 
     async def on_unmount(self) -> None:
+        # Quitting ends the conversation: its pairs are built now (one conversation, fast),
+        # and a due background retrain starts; it outlives the chat.
+        conv = getattr(getattr(self, "chat", None), "conversation", None)
+        if self.learning is not None and conv is not None:
+            try:
+                self.learning.build_pairs(conv.id)
+                self.learning.maybe_retrain()
+            except Exception:  # noqa: BLE001 - never block quitting; the next build catches up
+                pass
         # An engine this app built (through start_server) owns an HTTP client: close it.
         client = getattr(self.backend.engine, "client", None)
         if self.start_server is not None and client is not None:
@@ -119,6 +133,49 @@ class CompanionApp(App[None]):
             ui_state.save(self.state_path, self.ui_state)
         except OSError as e:
             self.notify(f"Could not save UI state: {e}", severity="warning")
+
+    # -- the learning loop -------------------------------------------------------------------
+
+    @on(messages.FeedbackChanged)
+    def _feedback_recorded(self, event: messages.FeedbackChanged) -> None:
+        if (
+            self.learning is not None
+            and event.recorded
+            and event.conversation_id is not None
+            and self.learning.feedback_recorded()
+        ):
+            self._learn(event.conversation_id)
+
+    @on(messages.ConversationLeft)
+    def _conversation_left(self, event: messages.ConversationLeft) -> None:
+        if self.learning is not None:
+            self._learn(event.conversation_id)
+
+    @work(thread=True, group="learning", exit_on_error=False)
+    def _learn(self, conversation_id: int) -> None:
+        assert self.learning is not None
+        try:
+            self.learning.build_pairs(conversation_id)
+            notice = self.learning.maybe_retrain()
+        except Exception as e:  # noqa: BLE001 - the chat goes on; the next build catches up
+            self.call_from_thread(
+                self.notify, f"Could not build preference pairs: {e}", severity="warning"
+            )
+            return
+        if notice is not None:
+            self.call_from_thread(self._learning_notice, notice, True)
+
+    def _poll_learning(self) -> None:
+        assert self.learning is not None
+        if not self.learning.retraining:
+            return
+        notice = self.learning.poll()
+        if notice is not None:
+            self._learning_notice(notice, False)
+
+    def _learning_notice(self, notice: Any, running: bool) -> None:
+        self.notify(notice.text, severity=notice.severity, timeout=15)
+        self.chat.post_message(messages.LearningChanged(running))
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -207,6 +264,7 @@ def make_app(
     load_persona: Callable[[str], Any] | None = None,
     persona: str | None = None,
     clock: Callable[[], float] = time.monotonic,
+    learning: Any = None,
 ) -> CompanionApp:
     """The chat app.
 
@@ -216,6 +274,7 @@ def make_app(
     reuses the server and builds the engine, with progress in the status bar; None starts
     nothing. `server`: companion.server.ServerManager to watch (None: nothing to watch).
     `retrain(progress)`: runs a retrain in a thread and returns one line for the user.
+    `learning`: align.autoloop.LearningLoop, for pairs in the background and retrain.auto.
     """
     if start_server == "auto":
         from tui.startup import default_start
@@ -236,4 +295,5 @@ def make_app(
         retrain=retrain,
         clock=clock,
         persona=persona,
+        learning=learning,
     )

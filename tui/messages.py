@@ -122,3 +122,21 @@ class StatsUpdated(Message):
 @dataclass
 class FeedbackChanged(Message):
     """A rating or choice was recorded: the new-feedback count may have moved."""
+
+    conversation_id: int | None = None
+    recorded: bool = True
+    """False when only the count may have moved (a reply finished), no feedback was given."""
+
+
+@dataclass
+class ConversationLeft(Message):
+    """The user moved away from a conversation (another one, a new one, or quit)."""
+
+    conversation_id: int
+
+
+@dataclass
+class LearningChanged(Message):
+    """A background retrain started or ended."""
+
+    running: bool

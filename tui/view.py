@@ -64,3 +64,5 @@ class StatusView:
     tok_s: float | None = None
     safety_mode: str = ""
     new_feedback: int | None = None
+    learning: bool = False
+    """A background retrain (retrain.auto) is running."""

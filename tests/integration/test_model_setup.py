@@ -9,7 +9,9 @@ import sys
 import time
 from pathlib import Path
 
+from align.bootstrap import STARTER_KIND
 from companion import model_setup
+from feedback.repo import open_store
 
 
 def _setup(home: Path, *args: str) -> subprocess.Popen[str]:
@@ -26,7 +28,7 @@ def test_killed_setup_leaves_nothing_usable_then_completes(tmp_path: Path) -> No
     home = tmp_path / "home"
     models = home / "data" / "models"
     dest = models / "smollm2-135m-instruct"
-    proc = _setup(home)
+    proc = _setup(home, "--no-persona-adapter")
     # Kill it once it is writing into its temp dir, before the rename.
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not list(models.glob(".smollm2-*")):
@@ -38,7 +40,7 @@ def test_killed_setup_leaves_nothing_usable_then_completes(tmp_path: Path) -> No
     assert not model_setup.is_ready(dest)
     assert not dest.exists()
 
-    done = _setup(home)
+    done = _setup(home, "--no-persona-adapter")
     out, _ = done.communicate(timeout=400)
     assert done.returncode == 0, out
     assert "embedded model ready" in out
@@ -46,9 +48,28 @@ def test_killed_setup_leaves_nothing_usable_then_completes(tmp_path: Path) -> No
     assert not list(models.glob(".smollm2-*")), "the killed run's temp dir was not cleaned"
     assert (dest / "model.safetensors").stat().st_size > 500_000_000
 
+    assert "persona adapter" not in out
+
+    # The persona adapter: trained once (2 steps here; the real run is 38), merged for CPU
+    # serving, registered and made active.
+    trained = _setup(home, "--max-steps", "2")
+    out, _ = trained.communicate(timeout=600)
+    assert trained.returncode == 0, out
+    assert "training the default persona's adapter" in out
+    assert "persona adapter ready: v001 active" in out
+    store = open_store(f"sqlite:///{home / 'data' / 'companion.db'}")
+    active = store.active_adapter()
+    assert active is not None and active.kind == STARTER_KIND and active.version == "v001"
+    assert active.merged_path and (Path(active.merged_path) / "config.json").is_file()
+    assert active.metrics["steps"] == 2
+
     again = _setup(home)
-    out, _ = again.communicate(timeout=60)
-    assert again.returncode == 0 and out.strip() == f"embedded model ready: {dest}"
+    out, _ = again.communicate(timeout=120)
+    assert again.returncode == 0, out
+    assert out.splitlines() == [
+        f"embedded model ready: {dest}",
+        "persona adapter ready: v001 (trained before)",
+    ]
 
 
 def test_converted_checkpoint_generates_like_a_chat_model(embedded_model_dir: Path) -> None:

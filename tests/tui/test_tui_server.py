@@ -7,7 +7,7 @@ import socket
 import threading
 from typing import Any
 
-from conftest import make_engine
+from tui_data import make_engine
 
 from companion.config import Config
 from companion.server import ServerManager

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Seeded
+from tui_data import Seeded
 
 from companion.config import Config
 from feedback.repo import Store

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Seeded
+from tui_data import Seeded
 
 from companion.config import Config
 from feedback.repo import Store

@@ -238,6 +238,11 @@ class ChatScreen(Screen[None]):
     def _feedback_changed(self) -> None:
         self.refresh_status()
 
+    @on(messages.LearningChanged)
+    def _learning_changed(self, event: messages.LearningChanged) -> None:
+        self._set_status(learning=event.running)
+        self.refresh_status()
+
     # -- conversations ----------------------------------------------------------------------
 
     async def refresh_sidebar(self) -> None:
@@ -258,9 +263,15 @@ class ChatScreen(Screen[None]):
         name = self.backend.persona_name(self.persona)
         self.query_one("#chat-title", Label).update(f"{name}  ·  {title or '(untitled)'}")
 
+    def _conv_id(self) -> int | None:
+        return self.conversation.id if self.conversation else None
+
     async def open_conversation(self, conv_id: int | None, leaf_id: int | None = None) -> None:
         """Show a conversation at `leaf_id` (default: where it was left), or a blank new one."""
         await self.stop_reply()
+        left = self._conv_id()
+        if left is not None and left != conv_id:
+            self.post_message(messages.ConversationLeft(left))
         if conv_id is None:
             self.conversation = None
             self.leaf_id = None
@@ -536,7 +547,7 @@ class ChatScreen(Screen[None]):
         if user_bubble is not None and len(path) > 1:
             user_bubble.turn = path[-2]
         self._remember()
-        self.post_message(messages.FeedbackChanged())
+        self.post_message(messages.FeedbackChanged(self._conv_id(), recorded=False))
 
     async def stop_reply(self) -> None:
         """Stop a streaming reply and wait until it is stored (before the screen changes)."""
@@ -603,7 +614,7 @@ class ChatScreen(Screen[None]):
         shown = bubble.turn.shown if bubble else None
         await asyncio.to_thread(self.backend.rate, event.candidate_id, event.value)
         await self._refresh_turn(event.message_id, shown=shown)
-        self.post_message(messages.FeedbackChanged())
+        self.post_message(messages.FeedbackChanged(self._conv_id()))
 
     @on(messages.ReasonRequested)
     @work(group="modal")
@@ -619,7 +630,7 @@ class ChatScreen(Screen[None]):
         value = cand.rating if cand and cand.rating else (1 if tag in POSITIVE_TAGS else -1)
         await asyncio.to_thread(self.backend.rate, event.candidate_id, value, tag, comment)
         await self._refresh_turn(event.message_id, shown=bubble.turn.shown if bubble else None)
-        self.post_message(messages.FeedbackChanged())
+        self.post_message(messages.FeedbackChanged(self._conv_id()))
 
     @on(messages.AlternativeShown)
     async def _shown(self, event: messages.AlternativeShown) -> None:
@@ -636,7 +647,7 @@ class ChatScreen(Screen[None]):
         assert bubble.turn.message_id is not None
         await asyncio.to_thread(self.backend.choose, bubble.turn.message_id, candidate_id)
         await self._refresh_turn(bubble.turn.message_id)
-        self.post_message(messages.FeedbackChanged())
+        self.post_message(messages.FeedbackChanged(self._conv_id()))
 
     @on(messages.RegenerateRequested)
     async def _regenerate(self, event: messages.RegenerateRequested) -> None:

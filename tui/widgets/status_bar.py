@@ -43,6 +43,8 @@ class StatusBar(Static):
             parts.append(Text.assemble("safety: ", (mode, "" if full else "bold yellow")))
         if s.new_feedback is not None:
             parts.append(Text(f"{s.new_feedback} new feedback"))
+        if s.learning:
+            parts.append(Text("learning…", "bold"))
         text = Text("  │  ").join(parts)
         text.no_wrap = True
         text.overflow = "ellipsis"
