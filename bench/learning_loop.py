@@ -86,6 +86,10 @@ HELDOUT_PROMPTS = [
 ]
 
 
+# Long enough for a companion reply to finish: a reply cut off mid-sentence has no trait.
+MAX_NEW_TOKENS = 96
+
+
 def has_trait(reply: str) -> bool:
     return reply.strip().endswith("?")
 
@@ -153,7 +157,7 @@ class HFBackend:
             with torch.no_grad():
                 gen = self.model.generate(
                     **enc,
-                    max_new_tokens=48,
+                    max_new_tokens=MAX_NEW_TOKENS,
                     do_sample=sample,
                     temperature=0.9 if sample else None,
                     top_p=0.95 if sample else None,
@@ -201,7 +205,7 @@ class ServerBackend:
             "n": n,
             "temperature": temperature,
             "top_p": 0.95,
-            "max_tokens": 48,
+            "max_tokens": MAX_NEW_TOKENS,
             "seed": seed,
         }
         r = httpx.post(

@@ -45,6 +45,19 @@ def test_loads_through_detoxify_offline_despite_hub_model_type(tmp_path: Path) -
     assert clf.predict([]) == []
 
 
+def test_int8_quantized_model_scores_like_fp32(tmp_path: Path) -> None:
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicQuantizedLinear
+
+    ckpt, hf = build_tiny_detoxify(tmp_path / "ck", model_type="bert-base-uncased")
+    fp32 = DetoxifyClassifier(load_detoxify(ckpt, hf), "fp32")
+    int8_model = load_detoxify(ckpt, hf, int8=True)
+    assert any(isinstance(m, DynamicQuantizedLinear) for m in int8_model.model.modules())
+    assert not any(isinstance(m, DynamicQuantizedLinear) for m in fp32.model.model.modules())
+    texts = ["you are a good friend", "i hate you", "What a lovely day! How was yours?"]
+    a, b = fp32.predict(texts), DetoxifyClassifier(int8_model, "int8").predict(texts)
+    assert max(abs(x[k] - y[k]) for x, y in zip(a, b, strict=True) for k in x) < 0.05
+
+
 def test_without_local_config_the_hub_lookup_fails_with_one_line(tmp_path: Path) -> None:
     ckpt, _hf = build_tiny_detoxify(tmp_path / "ck", model_type="bert-base-uncased")
     with pytest.raises(SafetyModelError, match="companion safety install") as e:
@@ -79,7 +92,7 @@ def test_resolution_order_config_then_installed_then_hub_cache(
     build_tiny_detoxify(hub)
     monkeypatch.setattr(detox, "hf_dir_for", lambda ck: hub / "toxic_original-c1212f89-hf")
     clf = load_classifier(config.safety, paths)
-    assert clf.mode == "detoxify" and "torch hub cache" in clf.detail
+    assert clf.mode == "detoxify" and "torch hub cache, int8" in clf.detail  # int8 by default
     monkeypatch.undo()
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
 
