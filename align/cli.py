@@ -97,6 +97,7 @@ class _ProgressBar:
 
     def __call__(self, p: Any) -> None:
         if self.bar is None:
+            from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.bar = Progress(
@@ -105,6 +106,7 @@ class _ProgressBar:
                 TextColumn("{task.completed}/{task.total}"),
                 TextColumn("{task.fields[info]}"),
                 TimeRemainingColumn(),
+                console=Console(stderr=True),  # stdout stays the report (`--json` parses)
             )
             self.task = self.bar.add_task("train", total=p.total, info="")
             self.bar.start()
