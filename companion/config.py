@@ -154,9 +154,10 @@ class RetrainConfig(_Section):
     min_pairs: int = Field(8, ge=1)
     """Fewer pairs than this: KTO on thumbs, or no training."""
     method: Literal["auto", "dpo", "kto"] = "auto"
-    learning_rate: float = Field(5e-5, gt=0)
+    learning_rate: float = Field(2e-4, gt=0)
+    """DPO/KTO learning rate for the LoRA adapter (bench/learning_loop.py measured with it)."""
     beta: float = Field(0.1, gt=0)
-    epochs: float = Field(1.0, gt=0)
+    epochs: float = Field(2.0, gt=0)
     max_steps: int = -1
     batch_size: int = Field(4, ge=1)
     max_length: int = Field(1024, ge=64)
@@ -356,7 +357,8 @@ DEFAULT_TOML = """\
 # auto_after_pairs = 50
 # pairs_every_events = 10  # build pairs after this many ratings/choices, and per conversation
 # min_pairs = 8
-# learning_rate = 5e-5
+# learning_rate = 2e-4
+# epochs = 2
 # lora_r = 16
 """
 
