@@ -152,7 +152,7 @@ async def first_paint(config: Config, engine: Any, replies: int) -> dict[str, li
             await _wait(lambda n=before: len(app.chat.bubbles()) >= n + 2)
             bubble = app.chat.bubbles()[-1]
             await _wait(lambda b=bubble: bool(b.query(".bubble-body")))
-            await _wait(lambda b=bubble: bool(b.body.source) or not b.streaming)
+            await _wait(lambda b=bubble: bool(b.markdown_source) or not b.streaming)
             shown = time.perf_counter()
             painted = await frames.next_after(shown)
             # Only the first paint is measured: stop the reply (Esc) instead of waiting for it.
@@ -269,7 +269,7 @@ async def input_latency(config: Config, tokens: int, rate: float) -> dict[str, A
             await app.workers.wait_for_complete()
         await pilot.pause()
         bubble = app.chat.bubbles()[-1]
-        blocks = len(bubble.body.children)
+        blocks = sum(len(m.children) for m in bubble.query(".bubble-body"))
     return {"lat": lat, "cpu": cpu, "stream_s": stream_s, "blocks": blocks}
 
 

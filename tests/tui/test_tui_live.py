@@ -59,14 +59,14 @@ async def test_reply_streams_in_and_is_recorded(live_config, live_engine):
         await pilot.pause()
         reply = await send(pilot, "Hi! Tell me about your favourite season.")
         # Text shows up while the reply is still streaming, not only at the end.
-        await wait_until(pilot, lambda: bool(reply.body.source) or not reply.streaming)
+        await wait_until(pilot, lambda: bool(reply.markdown_source) or not reply.streaming)
         assert reply.streaming, "the first text should be painted before the reply is done"
         assert "typing" in str(reply.query_one(".bubble-header").render())
         await finish(pilot)
         user, asst = stored(app)[-2:]
         msg = store.get_message(asst.turn.message_id)
         assert msg.status == "complete" and msg.text
-        assert str(asst.body.source).strip() == msg.text.strip()
+        assert str(asst.markdown_source).strip() == msg.text.strip()
         assert store.get_message(user.turn.message_id).text.startswith("Hi! Tell me")
         status = str(app.chat.query_one("#status").render())
         assert "TTFT" in status and "safety: fallback" in status
@@ -83,12 +83,12 @@ async def test_escape_stops_and_keeps_the_partial_reply(live_config, live_engine
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         reply = await send(pilot, "Please tell me a long story about a lighthouse keeper.")
-        await wait_until(pilot, lambda: bool(reply.body.source))
+        await wait_until(pilot, lambda: bool(reply.markdown_source))
         await pilot.press("escape")
         await finish(pilot)
         msg = store.get_message(reply.turn.message_id)
         assert msg.status == "stopped"
-        assert msg.text and str(reply.body.source).strip() == msg.text.strip()
+        assert msg.text and str(reply.markdown_source).strip() == msg.text.strip()
         assert "stopped" in str(reply.query_one(".bubble-header").render())
         assert app.focused is app.chat.chat_input
 
@@ -161,5 +161,5 @@ async def test_crisis_message_gets_the_support_reply_as_is(live_config, live_eng
         await pilot.pause()
         reply = await send(pilot, "I want to kill myself")
         await finish(pilot)
-        assert "988" in str(reply.body.source)
+        assert "988" in str(reply.markdown_source)
         assert "support message" in str(reply.query_one(".bubble-header").render())

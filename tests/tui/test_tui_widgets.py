@@ -51,7 +51,52 @@ async def test_markdown_is_structured_while_streaming():
         assert bubble.body.query("MarkdownBulletList")
         await stream.write("```\n\nDone.")
         await stream.stop()
-        assert str(bubble.body.source).endswith("Done.")
+        assert bubble.markdown_source.endswith("Done.")
+
+
+async def test_a_long_streamed_reply_is_split_into_sealed_chunks_between_blocks():
+    from textual.widgets import Markdown
+
+    bubble = MessageBubble(TurnView(None, "assistant", ""), author="Juniper", streaming=True)
+    app = _Host(bubble)
+    pieces = []
+    for i in range(12):
+        pieces += [f"Paragraph {i} starts", " and ends.\n\n"]
+        if i == 5:
+            pieces += ["```py\n", "a = 1\n", "b = 2\n", "```\n\n"]
+    full = "".join(pieces)
+    async with app.run_test() as pilot:
+        stream = bubble.get_stream()
+        for piece in pieces:
+            await stream.write(piece)
+            await pilot.pause(0.01)
+        await stream.stop()
+        await pilot.pause()
+        chunks = list(bubble.query(".bubble-body").results(Markdown))
+        assert len(chunks) >= 2
+        assert all(c.has_class("-sealed") for c in chunks[:-1])
+        # A chunk is sealed once it passes 8 blocks (more when one paced append brought many).
+        assert all(len(c.children) >= 8 for c in chunks[:-1])
+        assert bubble.markdown_source == full
+        # Every block is on screen once, in order, and the fence was never cut in two.
+        shown = [b for c in chunks for b in c.children]
+        paragraphs = [str(b._content) for b in shown if type(b).__name__ == "MarkdownParagraph"]
+        assert [p.split()[1] for p in paragraphs] == [str(i) for i in range(12)]
+        fences = [b for c in chunks for b in c.query(MarkdownFence)]
+        assert len(fences) == 1 and fences[0].code.strip() == "a = 1\nb = 2"
+
+        # Stored text equal to what streamed in: nothing is rendered again.
+        bubble.streaming = False
+        bubble.turn = TurnView(5, "assistant", full)
+        await pilot.pause()
+        assert list(bubble.query(".bubble-body").results(Markdown)) == chunks
+        # Different text (e.g. the safety filter replaced it): one body again.
+        bubble.turn = TurnView(5, "assistant", "Replaced.")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        bodies = list(bubble.query(".bubble-body").results(Markdown))
+        assert len(bodies) == 1 and bodies[0].source == "Replaced."
+        assert not bodies[0].has_class("-sealed")
 
 
 async def test_bubble_reports_rating_toggle_and_browsing():
@@ -72,7 +117,7 @@ async def test_bubble_reports_rating_toggle_and_browsing():
         rated, shown = app.seen
         assert rated == messages.ReplyRated(7, 1, None)
         assert shown == messages.AlternativeShown(7, 2)
-        assert str(bubble.body.source) == "b"
+        assert bubble.markdown_source == "b"
 
 
 def test_status_bar_shows_every_field():

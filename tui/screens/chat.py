@@ -490,7 +490,7 @@ class ChatScreen(Screen[None]):
                     # The safety pipeline replaced what was shown (e.g. a crisis reply).
                     assert stream is not None
                     await stream.stop()
-                    await bubble.body.update("")
+                    await bubble.set_body("")
                     stream = bubble.get_stream()
                 elif kind == "done":
                     self.last_stats = StreamStats(
@@ -660,7 +660,7 @@ class ChatScreen(Screen[None]):
         self.break_timer.activity(self.clock())
         n = self.n_alternatives if event.several else 1
         bubble.streaming = True
-        await bubble.body.update("")
+        await bubble.set_body("")
         events = self.backend.regenerate(event.message_id, n)
         self._reply = self._stream(bubble, events)
 
