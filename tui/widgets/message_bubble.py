@@ -88,12 +88,10 @@ class PacedStream:
             tokens = MarkdownIt("gfm-like").parse(source)
             start = next(t.map[0] for t in reversed(tokens) if t.map and t.level == 0)
             lines = source.splitlines(keepends=True)
-            # One frame for the whole move (each step alone would re-lay out the screen).
-            with self.markdown.app.batch_update():
-                await blocks[-1].remove()
-                self.markdown.set_class(True, "-sealed")
-                self.sealed.append("".join(lines[:start]))
-                self.markdown = await self.new_chunk("".join(lines[start:]))
+            await blocks[-1].remove()
+            self.markdown.add_class("-sealed")
+            self.sealed.append("".join(lines[:start]))
+            self.markdown = await self.new_chunk("".join(lines[start:]))
 
     async def _run(self) -> None:
         appending: asyncio.Task[None] | None = None
