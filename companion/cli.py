@@ -202,7 +202,7 @@ def _setup_persona_adapter(
         return
     typer.echo(
         "training the default persona's adapter on the starter dialogues "
-        "(once; about 4½ minutes on 2 CPU cores; model.persona_adapter = false skips it)"
+        "(once; about 4 minutes on 2 CPU cores; model.persona_adapter = false skips it)"
     )
     args = default_args()
     if max_steps > 0:

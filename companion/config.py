@@ -73,7 +73,7 @@ class ModelConfig(_Section):
     """Name the server gives the companion model."""
     persona_adapter: bool = True
     """On first setup of the embedded model, SFT-train the default persona's adapter on the
-    shipped starter dialogues and make it active (about 4.5 min on 2 CPU cores)."""
+    shipped starter dialogues and make it active (about 4 min on 2 CPU cores)."""
 
 
 class DatabaseConfig(_Section):
@@ -327,7 +327,7 @@ DEFAULT_TOML = """\
 
 [model]
 # base = ""                # empty = embedded SmolLM2-135M-Instruct; or a path / HF id
-# persona_adapter = true   # setup trains the default persona's SFT adapter (~4.5 min, 2 cores)
+# persona_adapter = true   # setup trains the default persona's SFT adapter (~4 min, 2 cores)
 
 [database]
 # url = ""                 # empty = SQLite in the data dir; or postgresql+psycopg://...

@@ -62,8 +62,9 @@ wait_gone() {
   done
 }
 
-# First run: the AI disclosure and the 18+ confirmation.
-wait_for "is an AI" 180
+# First run on a fresh home: `companion chat` converts the model and trains the persona
+# adapter in the terminal (about 4-5 minutes), then the AI disclosure and the 18+ confirmation.
+wait_for "is an AI" 900
 wait_for "I am 18 or older"
 keys Space; sleep 0.3; keys Tab; sleep 0.2; keys Enter
 wait_gone "I am 18 or older" 20
@@ -105,5 +106,16 @@ assert store.rating_history(second.id) == []
 assert [c.candidate_id for c in store.choices(reply.id)] == [first.id]
 assert reply.chosen_candidate_id == first.id and reply.text == first.text
 assert store.feedback_count_since(None) == 2  # one rating, one choice
-print(f"tui-smoke: OK (conversation {conv.id}: 2 messages, 2 candidates, 1 rating, 1 choice)")
+# Quitting ended the conversation: its pair (the pick over the other one) was built.
+pairs = list(store.iter_pairs())
+assert [(p.source, p.chosen_candidate_id) for p in pairs] == [("picked", first.id)], pairs
+active = store.active_adapter()
+if config.model.persona_adapter and not config.model.base:
+    # A fresh home: the replies came from the persona adapter that first run trained.
+    assert active is not None and active.kind == "starter-sft", active
+    assert {c.adapter_version for c in cands} == {active.version}, cands
+print(
+    f"tui-smoke: OK (conversation {conv.id}: 2 messages, 2 candidates, 1 rating, 1 choice, "
+    f"1 pair; adapter {active.version if active else 'none'})"
+)
 PYEOF
