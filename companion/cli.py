@@ -171,6 +171,7 @@ def _setup_embedded(
     converted = False
     if force or not model_setup.is_ready(dest):
         converted = True
+        _quiet_transformers()
         gguf = model_setup.find_gguf()
         with _progress_bar("model setup") as bar:
             task = bar.add_task("starting", total=5)
@@ -187,6 +188,13 @@ def _setup_embedded(
         _setup_persona_adapter(cfg, dest, max_steps=max_steps, quiet=quiet)
 
 
+def _quiet_transformers() -> None:
+    """Our own progress bars say it; transformers' tqdm bars would repeat it."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
 def _setup_persona_adapter(
     cfg: Config, base_dir: Path, *, max_steps: int = -1, quiet: bool = False
 ) -> None:
@@ -200,6 +208,7 @@ def _setup_persona_adapter(
         if not quiet:
             typer.echo(f"persona adapter ready: {existing.version} (trained before)")
         return
+    _quiet_transformers()
     typer.echo(
         "training the default persona's adapter on the starter dialogues "
         "(once; about 4 minutes on 2 CPU cores; model.persona_adapter = false skips it)"
