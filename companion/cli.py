@@ -94,7 +94,7 @@ def chat(
     if not cfg.model.base and not cfg.server.url:
         # First run on a fresh machine: convert the model and train the persona adapter here,
         # with progress in the terminal, so the first reply already comes from the fine-tune.
-        _setup_embedded(cfg, quiet=True)
+        _setup_embedded(cfg, quiet=True, adapter_optional=True)
     run_chat(cfg, persona=persona)
 
 
@@ -160,10 +160,13 @@ def _setup_embedded(
     persona_adapter: bool | None = None,
     max_steps: int = -1,
     quiet: bool = False,
+    adapter_optional: bool = False,
 ) -> None:
     """What a fresh machine needs before the first chat; each step is skipped once done.
 
     `quiet` says nothing when there was nothing to do (the chat's first-run check).
+    `adapter_optional`: a persona adapter that fails to train is reported, and the chat
+    goes on with the base model (a later `companion model setup` tries again).
     """
     from companion import model_setup
 
@@ -185,7 +188,17 @@ def _setup_embedded(
         typer.echo(f"embedded model ready: {dest}")
     wanted = cfg.model.persona_adapter if persona_adapter is None else persona_adapter
     if wanted and not cfg.model.base:
-        _setup_persona_adapter(cfg, dest, max_steps=max_steps, quiet=quiet)
+        try:
+            _setup_persona_adapter(cfg, dest, max_steps=max_steps, quiet=quiet)
+        except Exception as e:  # noqa: BLE001 - only when optional; re-raised otherwise
+            if not adapter_optional:
+                raise
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            typer.echo(
+                f"companion: warning: the persona adapter was not trained ({reason}); "
+                "chatting with the base model. `companion model setup` tries again.",
+                err=True,
+            )
 
 
 def _quiet_transformers() -> None:

@@ -125,3 +125,26 @@ def test_doctor_fails_on_bad_database(monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.exit_code == 3
     line = next(ln for ln in result.stdout.splitlines() if "] database:" in ln)
     assert line.startswith("[FAIL]") and "secret" not in result.stdout
+
+
+def test_first_chat_goes_on_when_the_persona_adapter_cannot_be_trained(
+    config, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A broken checkpoint makes the training fail for real: `model setup` reports it as an
+    error, while the chat's first-run setup warns and carries on with the base model."""
+    from companion import cli, model_setup
+    from feedback.repo import open_store
+
+    dest = config.paths.embedded_model_dir
+    dest.mkdir(parents=True)
+    (dest / "config.json").write_text("{not json", encoding="utf-8")
+    (dest / model_setup.MARKER).write_text("", encoding="utf-8")
+
+    cli._setup_embedded(config, quiet=True, adapter_optional=True)
+    err = capsys.readouterr().err
+    assert "warning: the persona adapter was not trained" in err
+    assert "`companion model setup` tries again" in err
+    assert open_store(config.database_url).list_adapter_versions() == []
+
+    with pytest.raises(Exception):  # noqa: B017 - whatever transformers raises for it
+        cli._setup_embedded(config)
