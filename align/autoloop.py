@@ -47,6 +47,15 @@ def launch_retrain(config: Any) -> Launch:
 
 
 @dataclass(frozen=True)
+class _Job:
+    """A running background retrain, and what stood before it (to say what came of it)."""
+
+    process: Process
+    active_before: str | None
+    last_run_before: int | None
+
+
+@dataclass(frozen=True)
 class Notice:
     """Something the app shows the user."""
 
@@ -72,9 +81,7 @@ class LearningLoop:
         self.launch = launch or launch_retrain(config)
         self.system_prompt = system_prompt or persona_system_prompt(config)
         self._events = 0
-        self._job: Process | None = None
-        self._job_active: str | None = None
-        self._job_last_run: int | None = None
+        self._job: _Job | None = None
         self._lock = threading.Lock()
         self._build_lock = threading.Lock()  # one build at a time; each is idempotent
 
@@ -124,9 +131,9 @@ class LearningLoop:
         active = self.store.active_adapter()
         last = self.store.last_training_run()
         with self._lock:
-            self._job = self.launch()
-            self._job_active = active.version if active else None
-            self._job_last_run = last.id if last else None
+            self._job = _Job(
+                self.launch(), active.version if active else None, last.id if last else None
+            )
         return Notice(
             f"Learning from {waiting} new preferences in the background; chat goes on. "
             "You will be told when the new persona is live."
@@ -135,17 +142,17 @@ class LearningLoop:
     def poll(self) -> Notice | None:
         """Once the background retrain has ended: what came of it."""
         with self._lock:
-            job, before, last_id = self._job, self._job_active, self._job_last_run
-            if job is None or job.poll() is None:
+            job = self._job
+            code = job.process.poll() if job is not None else None
+            if job is None or code is None:
                 return None
             self._job = None
-        code = job.poll()
         log = self.config.paths.logs_dir / "retrain-auto.log"
         active = self.store.active_adapter()
-        if active is not None and active.version != before:
+        if active is not None and active.version != job.active_before:
             return Notice(f"Your companion has learned: {active.version} is live.")
         run = self.store.last_training_run()
-        if run is None or run.id == last_id:
+        if run is None or run.id == job.last_run_before:
             return Notice(f"Background retrain ended without training; see {log}", "warning")
         if code != 0 or run.status == "failed":
             why = (run.error or "").strip().splitlines()[:1]

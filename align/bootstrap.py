@@ -167,10 +167,10 @@ def ensure_starter_adapter(
     args: TrainingArgs | None = None,
     progress: ProgressCallback | None = None,
     log: Callable[[str], None] = lambda _m: None,
-) -> tuple[Any, bool]:
+) -> Any:
     """Train, register, merge (CPU) and activate the default persona's adapter, once.
 
-    Returns (version info, trained now). Idempotent: a starter adapter already registered is
+    Returns its version info. Idempotent: a starter adapter already registered is
     kept, even when the user has since rolled back to the base. It is made active only when
     no adapter is, so a learned adapter is never replaced. Training happens in a run dir;
     a crash leaves the registry untouched.
@@ -182,7 +182,7 @@ def ensure_starter_adapter(
     registry = AdapterRegistry(config.paths.adapters_dir, store)
     existing = starter_version(store)
     if existing is not None:
-        return VersionInfo.of(existing), False
+        return VersionInfo.of(existing)
     system = persona_mod.system_prompt(persona_mod.load("default", config.paths))
     run_dir = config.paths.runs_dir / f"starter-{time.strftime('%Y%m%d-%H%M%S')}"
     result = build_default_adapter(
@@ -205,4 +205,4 @@ def ensure_starter_adapter(
         registry.set_merged(info.version, merged)
     if registry.active() is None:
         registry.promote(info.version)
-    return registry.get(info.version), True
+    return registry.get(info.version)

@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -149,7 +150,7 @@ def sync_pairs(
     N feedback events in a background thread.
     """
     scoped = conversation_id is not None
-    stored = store.pair_hashes(conversation_id) if scoped else {p.hash for p in store.iter_pairs()}
+    stored = store.pair_hashes(conversation_id)
     pairs = build_dpo_pairs(
         store.iter_turns(include_never_train=False, conversation_id=conversation_id),
         learn_from_safety=retrain_config.learn_from_safety,
@@ -228,33 +229,41 @@ def _run_dir(store: Any, runs_dir: Path, resume: bool) -> tuple[Any, Path, bool]
 
 
 def _one_at_a_time(fn: Callable[..., RetrainReport]) -> Callable[..., RetrainReport]:
-    """One retrain at a time per data dir (a file lock): a second one, from the chat, the
-    CLI or `retrain.auto`, fails at once with a one-line reason instead of training twice.
-    A dry run trains nothing and needs no lock."""
+    """One retrain at a time per data dir: a second one, from the chat, the CLI or
+    `retrain.auto`, fails at once with a one-line reason instead of training twice. A dry
+    run trains nothing and needs no lock."""
     from functools import wraps
 
     @wraps(fn)
     def wrapper(config: Any, store: Any, **kw: Any) -> RetrainReport:
-        from filelock import FileLock, Timeout
-
         options = kw.get("options")
         if options is not None and options.dry_run:
             return fn(config, store, **kw)
-        config.paths.data_dir.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(retrain_lock_path(config.paths))
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            raise RetrainBusy(
-                "another retrain is running on this data dir; wait for it to finish "
-                "(see `companion adapters list` when it is done)"
-            ) from None
-        try:
+        with exclusive_retrain(config.paths):
             return fn(config, store, **kw)
-        finally:
-            lock.release()
 
     return wrapper
+
+
+@contextmanager
+def exclusive_retrain(paths: Any) -> Iterator[None]:
+    """Hold the data dir's retrain lock (a file lock, so across processes), or raise
+    RetrainBusy at once."""
+    from filelock import FileLock, Timeout
+
+    Path(paths.data_dir).mkdir(parents=True, exist_ok=True)
+    lock = FileLock(retrain_lock_path(paths))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise RetrainBusy(
+            "another retrain is running on this data dir; wait for it to finish "
+            "(see `companion adapters list` when it is done)"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def retrain_lock_path(paths: Any) -> Path:
@@ -263,15 +272,11 @@ def retrain_lock_path(paths: Any) -> Path:
 
 def retrain_running(paths: Any) -> bool:
     """Whether a retrain (in any process) holds the lock now."""
-    from filelock import FileLock, Timeout
-
-    lock = FileLock(retrain_lock_path(paths))
     try:
-        lock.acquire(timeout=0)
-    except Timeout:
+        with exclusive_retrain(paths):
+            return False
+    except RetrainBusy:
         return True
-    lock.release()
-    return False
 
 
 class RetrainBusy(RuntimeError):

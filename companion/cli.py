@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from companion import __version__
 from companion.config import Config, ConfigError, effective, ensure_file, load, set_value
 from companion.errors import CompanionError
+
+if TYPE_CHECKING:
+    from feedback.repo import Store
 
 app = typer.Typer(
     help="A terminal AI companion that learns from you.",
@@ -88,14 +91,15 @@ def chat(
     persona: Annotated[str | None, typer.Option(help="Persona for a new conversation.")] = None,
 ) -> None:
     """Open the chat (starts the local server when none is running)."""
-    from companion.wiring import run_chat
+    from companion.wiring import open_store, run_chat
 
     cfg = load_config()
+    store = open_store(cfg)
     if not cfg.model.base and not cfg.server.url:
         # First run on a fresh machine: convert the model and train the persona adapter here,
         # with progress in the terminal, so the first reply already comes from the fine-tune.
-        _setup_embedded(cfg, quiet=True, adapter_optional=True)
-    run_chat(cfg, persona=persona)
+        _setup_embedded(cfg, quiet=True, adapter_optional=True, store=store)
+    run_chat(cfg, persona=persona, store=store)
 
 
 # --- config -------------------------------------------------------------------------------
@@ -161,6 +165,7 @@ def _setup_embedded(
     max_steps: int = -1,
     quiet: bool = False,
     adapter_optional: bool = False,
+    store: Store | None = None,
 ) -> None:
     """What a fresh machine needs before the first chat; each step is skipped once done.
 
@@ -189,7 +194,7 @@ def _setup_embedded(
     wanted = cfg.model.persona_adapter if persona_adapter is None else persona_adapter
     if wanted and not cfg.model.base:
         try:
-            _setup_persona_adapter(cfg, dest, max_steps=max_steps, quiet=quiet)
+            _setup_persona_adapter(cfg, dest, store, max_steps=max_steps, quiet=quiet)
         except Exception as e:  # noqa: BLE001 - only when optional; re-raised otherwise
             if not adapter_optional:
                 raise
@@ -209,13 +214,18 @@ def _quiet_transformers() -> None:
 
 
 def _setup_persona_adapter(
-    cfg: Config, base_dir: Path, *, max_steps: int = -1, quiet: bool = False
+    cfg: Config,
+    base_dir: Path,
+    store: Store | None = None,
+    *,
+    max_steps: int = -1,
+    quiet: bool = False,
 ) -> None:
     from align.bootstrap import default_args, ensure_starter_adapter, starter_version
     from align.train import TrainProgress
     from companion.wiring import hot_swap, open_store
 
-    store = open_store(cfg)
+    store = store or open_store(cfg)
     existing = starter_version(store)
     if existing is not None:
         if not quiet:
@@ -236,7 +246,7 @@ def _setup_persona_adapter(
             loss = f"loss {p.loss:.3f}" if p.loss is not None else ""
             bar.update(task, description=loss, completed=p.step, total=p.total)
 
-        info, _ = ensure_starter_adapter(
+        info = ensure_starter_adapter(
             cfg,
             store,
             base_dir,

@@ -117,7 +117,7 @@ class SafetyConfig(_Section):
     detoxify_hf_config: str = ""
     """Folder with the checkpoint's Hugging Face config and tokenizer (offline use)."""
     detoxify_int8: bool = True
-    """Run Detoxify with dynamic int8 quantization on CPU: about twice as fast per sentence,
+    """Run Detoxify with dynamic int8 quantization on CPU: about four times as fast per sentence,
     scores within a few hundredths of fp32 (docs/benchmarks.md)."""
     thresholds: dict[str, float] = DEFAULT_THRESHOLDS
     """Per-label Detoxify thresholds; a reply over any of them is blocked."""

@@ -178,11 +178,11 @@ def retrain_job(config: Config, store: Store) -> Callable[[RetrainReporter], str
     return job
 
 
-def run_chat(config: Config, *, persona: str | None = None) -> None:
+def run_chat(config: Config, *, persona: str | None = None, store: Store | None = None) -> None:
     from align.autoloop import LearningLoop
     from tui.app import make_app
 
-    store = open_store(config)
+    store = store or open_store(config)
     app = make_app(
         config,
         store=store,

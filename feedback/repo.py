@@ -883,10 +883,11 @@ class Store:
         with self._session() as s:
             return int(s.execute(stmt).scalar_one())
 
-    def pair_hashes(self, conversation_id: int) -> set[str]:
-        stmt = sa_select(col(PreferencePair.hash)).where(
-            col(PreferencePair.conversation_id) == conversation_id
-        )
+    def pair_hashes(self, conversation_id: int | None = None) -> set[str]:
+        """Content hashes of the stored pairs (of one conversation); only the hash column."""
+        stmt = sa_select(col(PreferencePair.hash))
+        if conversation_id is not None:
+            stmt = stmt.where(col(PreferencePair.conversation_id) == conversation_id)
         with self._session() as s:
             return set(s.execute(stmt).scalars())
 

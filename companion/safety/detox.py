@@ -125,7 +125,7 @@ def load_detoxify(
 ) -> Any:
     """A `detoxify.Detoxify` built through Detoxify's own model builder, offline when
     `hf_dir` holds the config and tokenizer. `int8` (CPU): dynamic int8 quantization of the
-    Linear layers, about twice as fast per sentence (docs/benchmarks.md, section safety)."""
+    Linear layers, about four times as fast per sentence (docs/benchmarks.md, section safety)."""
     from detoxify import Detoxify
     from detoxify.detoxify import get_model_and_tokenizer
 

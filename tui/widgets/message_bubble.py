@@ -53,9 +53,6 @@ class PacedStream:
         self.markdown = first
         self.new_chunk = new_chunk
         self.on_append = on_append
-        self.sealed: list[str] = []
-        """The source of each sealed chunk (a sealed widget's own source still holds the
-        block that moved on)."""
         self.chunk_blocks = chunk_blocks
         self.interval = 1.0 / rate
         self._chars = len(first.source)
@@ -90,7 +87,6 @@ class PacedStream:
             lines = source.splitlines(keepends=True)
             await blocks[-1].remove()
             self.markdown.add_class("-sealed")
-            self.sealed.append("".join(lines[:start]))
             self.markdown = await self.new_chunk("".join(lines[start:]))
 
     async def _run(self) -> None:
@@ -160,7 +156,7 @@ class MessageBubble(Vertical, can_focus=True):
     @property
     def body(self) -> Markdown:
         """The (first) Markdown body; a streamed reply may have more chunks after it."""
-        return self.query(".bubble-body").results(Markdown).__next__()
+        return self.query(".bubble-body").first(Markdown)
 
     def get_stream(self) -> PacedStream:
         """A stream into the body; the caller writes fragments and stops it."""
