@@ -8,11 +8,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 
 from companion.config import Config
-from tui import keys, messages
+from tui import heap, keys, messages
 from tui import state as ui_state
 from tui.backend import Backend
 from tui.commands import CompanionCommands
@@ -59,6 +59,7 @@ class CompanionApp(App[None]):
         self._retrain_running = False
         self.learning = learning
         """align.autoloop.LearningLoop: background pairs and retrain.auto (None: off)."""
+        self.collector = heap.Collector()
 
     def _split_keys(self, action: str) -> tuple[str, ...]:
         return tuple(k.strip() for k in keys.effective_key(action, self.key_overrides).split(","))
@@ -77,8 +78,10 @@ class CompanionApp(App[None]):
             clock=self.clock,
             server=self.server,
             start_server=self.start_server,
+            collector=self.collector,
         )
         self.push_screen(self.chat)
+        self.set_interval(0.25, self.collector.tick)
         self.call_after_refresh(self._start)
         if self.learning is not None:
             self.set_interval(2.0, self._poll_learning)
@@ -106,8 +109,15 @@ class CompanionApp(App[None]):
                 self.ui_state.last_conversation, self.ui_state.last_leaf
             )
         self.chat.loaded = True
+        heap.settle()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseEvent)):
+            self.collector.note_input()  # owed garbage collections wait for a pause
+        await super().on_event(event)
 
     async def on_unmount(self) -> None:
+        self.collector.close()
         # Quitting ends the conversation: its pairs are built now (one conversation, fast),
         # and a due background retrain starts; it outlives the chat.
         conv = getattr(getattr(self, "chat", None), "conversation", None)

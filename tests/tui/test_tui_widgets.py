@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 from textual.app import App, ComposeResult
-from textual.widgets.markdown import MarkdownFence
 
 from tui import messages
 from tui.break_timer import BreakTimer
 from tui.view import CandidateView, StatusView, TurnView
+from tui.widgets import markdown_view
+from tui.widgets.markdown_view import MarkdownView
 from tui.widgets.message_bubble import MessageBubble
 from tui.widgets.status_bar import StatusBar
 
@@ -29,6 +30,16 @@ class _Host(App[None]):
         self.seen.append(event)
 
 
+def _code_lines(view: MarkdownView) -> list[str]:
+    """Lines drawn on a code block's background (Rich's Syntax), as text."""
+    lines = view._render(view.size.width)
+    return [
+        s.text.strip()
+        for s in lines
+        if s.text.strip() and any(seg.style and seg.style.bgcolor for seg in s)
+    ]
+
+
 async def test_markdown_is_structured_while_streaming():
     bubble = MessageBubble(TurnView(None, "assistant", ""), author="Juniper", streaming=True)
     app = _Host(bubble)
@@ -37,26 +48,22 @@ async def test_markdown_is_structured_while_streaming():
         for piece in ["Here:\n\n", "- one\n", "- two\n\n", "```py\n", "x = 1\n", "y = 2\n"]:
             await stream.write(piece)
             await pilot.pause(0.03)
-
-        def fenced() -> bool:
-            fences = bubble.body.query(MarkdownFence)
-            return bool(fences) and "y = 2" in fences.last().code
-
         for _ in range(100):  # appends are paced (a few a second): wait for the last one
-            if fenced():
+            if "y = 2" in _code_lines(bubble.body):
                 break
             await pilot.pause(0.02)
         # The fence is not closed yet, and still it is a code block, with the list above it.
-        assert fenced()
-        assert bubble.body.query("MarkdownBulletList")
+        assert _code_lines(bubble.body) == ["x = 1", "y = 2"]
+        shown = bubble.body.plain_lines
+        assert "• one" in [line.strip() for line in shown]
+        assert not any("```" in line for line in shown)
         await stream.write("```\n\nDone.")
         await stream.stop()
         assert bubble.markdown_source.endswith("Done.")
+        assert bubble.body.plain_lines[-1] == "Done."
 
 
-async def test_a_long_streamed_reply_is_split_into_sealed_chunks_between_blocks():
-    from textual.widgets import Markdown
-
+async def test_a_streamed_reply_renders_its_finished_blocks_once():
     bubble = MessageBubble(TurnView(None, "assistant", ""), author="Juniper", streaming=True)
     app = _Host(bubble)
     pieces = []
@@ -66,37 +73,42 @@ async def test_a_long_streamed_reply_is_split_into_sealed_chunks_between_blocks(
             pieces += ["```py\n", "a = 1\n", "b = 2\n", "```\n\n"]
     full = "".join(pieces)
     async with app.run_test() as pilot:
-        stream = bubble.get_stream()
-        for piece in pieces:
-            await stream.write(piece)
-            await pilot.pause(0.01)
-        await stream.stop()
-        await pilot.pause()
-        chunks = list(bubble.query(".bubble-body").results(Markdown))
-        assert len(chunks) >= 2
-        assert all(c.has_class("-sealed") for c in chunks[:-1])
-        # A chunk is sealed once it passes 8 blocks (more when one paced append brought many).
-        assert all(len(c.children) >= 8 for c in chunks[:-1])
-        assert bubble.markdown_source == full
-        # Every block is on screen once, in order, and the fence was never cut in two.
-        shown = [b for c in chunks for b in c.children]
-        paragraphs = [str(b._content) for b in shown if type(b).__name__ == "MarkdownParagraph"]
-        assert [p.split()[1] for p in paragraphs] == [str(i) for i in range(12)]
-        fences = [b for c in chunks for b in c.query(MarkdownFence)]
-        assert len(fences) == 1 and fences[0].code.strip() == "a = 1\nb = 2"
+        view = bubble.body
+        rendered: list[str] = []
+        original = markdown_view.render_block
 
+        def counting(console, source, *args):
+            rendered.append(source)
+            return original(console, source, *args)
+
+        markdown_view.render_block = counting
+        try:
+            stream = bubble.get_stream()
+            for piece in pieces:
+                await stream.write(piece)
+                await pilot.pause(0.01)
+            await stream.stop()
+            await pilot.pause()
+        finally:
+            markdown_view.render_block = original
+        assert bubble.markdown_source == full
+        # A finished block is rendered once; only the open last block is rendered again.
+        finished = view._doc.finished
+        assert len(finished) == 12  # 11 paragraphs and the fence; the last one is still open
+        assert all(rendered.count(b) <= 1 for b in finished)
+        paragraphs = [line for line in view.plain_lines if line.startswith("Paragraph")]
+        assert [p.split()[1] for p in paragraphs] == [str(i) for i in range(12)]
+        assert _code_lines(view) == ["a = 1", "b = 2"]
         # Stored text equal to what streamed in: nothing is rendered again.
+        before = view._render(view.size.width)
         bubble.streaming = False
         bubble.turn = TurnView(5, "assistant", full)
         await pilot.pause()
-        assert list(bubble.query(".bubble-body").results(Markdown)) == chunks
-        # Different text (e.g. the safety filter replaced it): one body again.
+        assert view._render(view.size.width) is before
+        # Different text (e.g. the safety filter replaced it) replaces the body.
         bubble.turn = TurnView(5, "assistant", "Replaced.")
-        await app.workers.wait_for_complete()
         await pilot.pause()
-        bodies = list(bubble.query(".bubble-body").results(Markdown))
-        assert len(bodies) == 1 and bodies[0].source == "Replaced."
-        assert not bodies[0].has_class("-sealed")
+        assert view.plain_lines == ["Replaced."]
 
 
 async def test_bubble_reports_rating_toggle_and_browsing():

@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
-from tui import keys, messages
+from tui import heap, keys, messages
 from tui.backend import Backend, EngineEvent, StreamStats
 from tui.break_timer import BreakTimer
 from tui.screens.confirm import ConfirmScreen
@@ -76,8 +76,10 @@ class ChatScreen(Screen[None]):
         clock: Callable[[], float] = time.monotonic,
         server: Any = None,
         start_server: StartServer | None = None,
+        collector: heap.Collector | None = None,
     ) -> None:
         super().__init__(id="chat-screen")
+        self.collector = collector or heap.Collector()
         self.server = server
         self.start_server = start_server
         self.status = StatusView()
@@ -180,6 +182,7 @@ class ChatScreen(Screen[None]):
         self._starting = False
         if engine is not None:
             self.backend.engine = engine
+            self.app.call_from_thread(heap.settle)  # the engine's safety model is loaded now
         self.app.call_from_thread(self._set_status, server="ready", progress=None, server_detail="")
         self.app.call_from_thread(self.refresh_status)
 
@@ -464,6 +467,17 @@ class ChatScreen(Screen[None]):
         user_bubble: MessageBubble | None = None,
         mounted: Awaitable[Any] | None = None,
     ) -> None:
+        with self.collector.streaming():  # no full collection stalls while it streams in
+            await self._stream_reply(bubble, events, user_bubble=user_bubble, mounted=mounted)
+
+    async def _stream_reply(
+        self,
+        bubble: MessageBubble,
+        events: AsyncIterator[EngineEvent],
+        *,
+        user_bubble: MessageBubble | None,
+        mounted: Awaitable[Any] | None,
+    ) -> None:
         started = time.perf_counter()
         # The engine starts on its first event; ask for it now, so storing the message and
         # the server's TTFT overlap with mounting the bubbles.
@@ -490,7 +504,7 @@ class ChatScreen(Screen[None]):
                     # The safety pipeline replaced what was shown (e.g. a crisis reply).
                     assert stream is not None
                     await stream.stop()
-                    await bubble.set_body("")
+                    bubble.set_body("")
                     stream = bubble.get_stream()
                 elif kind == "done":
                     self.last_stats = StreamStats(
@@ -660,7 +674,7 @@ class ChatScreen(Screen[None]):
         self.break_timer.activity(self.clock())
         n = self.n_alternatives if event.several else 1
         bubble.streaming = True
-        await bubble.set_body("")
+        bubble.set_body("")
         events = self.backend.regenerate(event.message_id, n)
         self._reply = self._stream(bubble, events)
 

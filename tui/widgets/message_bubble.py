@@ -4,7 +4,6 @@ a clickable toolbar. Keys act on the focused bubble; everything it does is repor
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from textual import on
@@ -13,11 +12,11 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Label, Markdown, Static
-from textual.widgets.markdown import MarkdownBlock
+from textual.widgets import Label, Static
 
 from tui import keys, messages
 from tui.view import TurnView
+from tui.widgets.markdown_view import MarkdownView
 
 _BADGE = {
     "softened": "softened",
@@ -29,33 +28,17 @@ _BADGE = {
 
 
 class PacedStream:
-    """Streams Markdown fragments into a bubble, a few appends a second, in chunks.
+    """Streams Markdown fragments into a body a few appends a second (same write / stop as
+    Textual's MarkdownStream).
 
-    Like Textual's MarkdownStream (same write / stop), with two differences that keep keys
-    responsive while a long reply streams in (bench/tui.py):
-    - it waits a beat after each append, and a longer one as the text grows, so a long fast
-      reply is taken in fewer, larger pieces (the first fragment is appended at once);
-    - the reply is split over several Markdown widgets of at most `chunk_blocks` blocks.
-      Appending re-arranges the Markdown widget it goes to; a sealed chunk is not touched
-      again, so its arrangement stays cached and an append costs the same at block 90 as at
-      block 5. Splits fall between top-level blocks, so no list or code fence is cut.
+    Tokens arrive faster than anyone reads; taking them in at most `rate` appends a second
+    bounds the layout and repaint work of a fast reply (bench/tui.py), and the first fragment
+    is shown at once.
     """
 
-    def __init__(
-        self,
-        first: Markdown,
-        new_chunk: Callable[[str], Awaitable[Markdown]],
-        *,
-        rate: float = 10.0,
-        chunk_blocks: int = 8,
-        on_append: Callable[[str], None] = lambda _t: None,
-    ) -> None:
-        self.markdown = first
-        self.new_chunk = new_chunk
-        self.on_append = on_append
-        self.chunk_blocks = chunk_blocks
+    def __init__(self, body: MarkdownView, *, rate: float = 20.0) -> None:
+        self.body = body
         self.interval = 1.0 / rate
-        self._chars = len(first.source)
         self._pending: list[str] = []
         self._new = asyncio.Event()
         self._task: asyncio.Task[None] | None = asyncio.create_task(self._run())
@@ -66,47 +49,20 @@ class PacedStream:
             self._new.set()
             await asyncio.sleep(0)
 
-    def _pause(self) -> float:
-        # +50 ms per 1,000 characters past the first 2,000, at most half a second.
-        extra = max(0, self._chars - 2000) / 1000 * 0.05
-        return min(self.interval + extra, 0.5)
-
-    async def _append(self, text: str) -> None:
-        self._chars += len(text)
-        await self.markdown.append(text)
-        self.on_append(text)
-        blocks = [c for c in self.markdown.children if isinstance(c, MarkdownBlock)]
-        if len(blocks) > self.chunk_blocks:
-            # Seal the finished blocks; the open last one moves on into a new chunk. Where it
-            # starts comes from parsing again (a block's source_range can lag after appends).
-            from markdown_it import MarkdownIt
-
-            source = self.markdown.source
-            tokens = MarkdownIt("gfm-like").parse(source)
-            start = next(t.map[0] for t in reversed(tokens) if t.map and t.level == 0)
-            lines = source.splitlines(keepends=True)
-            await blocks[-1].remove()
-            self.markdown.add_class("-sealed")
-            self.markdown = await self.new_chunk("".join(lines[start:]))
+    def _flush(self) -> None:
+        text = "".join(self._pending)
+        self._pending.clear()
+        self.body.append(text)
 
     async def _run(self) -> None:
-        appending: asyncio.Task[None] | None = None
         try:
             while await self._new.wait():
                 self._new.clear()
-                text = "".join(self._pending)
-                self._pending.clear()
-                appending = asyncio.ensure_future(self._append(text))
-                await asyncio.shield(appending)
-                await asyncio.sleep(self._pause())
+                self._flush()
+                await asyncio.sleep(self.interval)
         except asyncio.CancelledError:
             pass
-        if appending is not None:
-            await appending  # stopped mid-append: it finishes first, so appends never overlap
-        rest = "".join(self._pending)
-        self._pending.clear()
-        if rest:
-            await self._append(rest)
+        self._flush()
 
     async def stop(self) -> None:
         """Write out what is pending and finish."""
@@ -142,54 +98,30 @@ class MessageBubble(Vertical, can_focus=True):
         self.set_reactive(MessageBubble.turn, turn)
         self.set_reactive(MessageBubble.streaming, streaming)
         self.author = author
-        self._on_screen = self._shown_text(turn)
-        """The Markdown source the body shows (streamed text included)."""
 
     # -- composition ------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Label(self._header(), classes="bubble-header")
-        yield Markdown(self._shown_text(self.turn), classes="bubble-body")
+        yield MarkdownView(self._shown_text(self.turn), classes="bubble-body")
         if not self.greeting:
             yield _Toolbar(self._toolbar(), classes="bubble-toolbar")
 
     @property
-    def body(self) -> Markdown:
-        """The (first) Markdown body; a streamed reply may have more chunks after it."""
-        return self.query(".bubble-body").first(Markdown)
+    def body(self) -> MarkdownView:
+        return self.query_one(".bubble-body", MarkdownView)
 
     def get_stream(self) -> PacedStream:
         """A stream into the body; the caller writes fragments and stops it."""
-        return PacedStream(self._last_chunk(), self._add_chunk, on_append=self._appended)
-
-    def _appended(self, text: str) -> None:
-        self._on_screen += text
+        return PacedStream(self.body)
 
     @property
     def markdown_source(self) -> str:
-        """The Markdown the body shows, across the chunks of a streamed reply."""
-        return self._on_screen
+        """The Markdown the body shows (streamed text included)."""
+        return self.body.source
 
-    def _last_chunk(self) -> Markdown:
-        return list(self.query(".bubble-body").results(Markdown))[-1]
-
-    async def _add_chunk(self, text: str) -> Markdown:
-        # Empty, then appended to: after update(text) Textual's Markdown takes the text's last
-        # line as where its open block starts, and the next append would replace that block.
-        chunk = Markdown(classes="bubble-body -chunk")
-        await self.mount(chunk, after=self._last_chunk())
-        await chunk.append(text)
-        return chunk
-
-    async def set_body(self, text: str) -> None:
-        """One Markdown body with `text` (a streamed reply's chunks are joined again)."""
-        self._on_screen = text
-        chunks = list(self.query(".bubble-body").results(Markdown))
-        with self.app.batch_update():  # no frame with the chunks gone and the text not back
-            for extra in chunks[1:]:
-                await extra.remove()
-            chunks[0].remove_class("-sealed")
-            await chunks[0].update(text)
+    def set_body(self, text: str) -> None:
+        self.body.update(text)
 
     def _header(self) -> Content:
         t = self.turn
@@ -254,10 +186,8 @@ class MessageBubble(Vertical, can_focus=True):
     def watch_turn(self, old: TurnView, new: TurnView) -> None:
         self.set_class(new.status != "complete", "-incomplete")
         text = self._shown_text(new)
-        # A streamed reply whose stored text is what streamed in is not rendered again.
-        if self.is_attached and not self.streaming and text != self._on_screen:
-            self._on_screen = text
-            self.run_worker(self.set_body(text), group="body", exclusive=True)
+        if self.is_attached and not self.streaming:
+            self.set_body(text)  # a no-op when the stored text is what streamed in
         self._refresh_parts()
 
     def watch_streaming(self, streaming: bool) -> None:
