@@ -3,6 +3,7 @@ server (session fixture `vllm_server`). Marked `vllm`; they are slow on CPU."""
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from companion.config import Config
+from tui import heap
 from tui import state as ui_state
 from tui.app import CompanionApp, make_app
 from tui.widgets.message_bubble import MessageBubble
@@ -62,7 +64,11 @@ async def test_reply_streams_in_and_is_recorded(live_config, live_engine):
         await wait_until(pilot, lambda: bool(reply.markdown_source) or not reply.streaming)
         assert reply.streaming, "the first text should be painted before the reply is done"
         assert "typing" in str(reply.query_one(".bubble-header").render())
+        assert gc.get_threshold()[2] == heap.NEVER  # no full collections while it streams
         await finish(pilot)
+        # The full collection the stream put off runs by itself: no key was pressed since.
+        await wait_until(pilot, lambda: app.collector.collections >= 1)
+        assert not app.collector.owed and gc.get_threshold()[2] != heap.NEVER
         user, asst = stored(app)[-2:]
         msg = store.get_message(asst.turn.message_id)
         assert msg.status == "complete" and msg.text

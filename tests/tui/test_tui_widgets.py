@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from textual.app import App, ComposeResult
 
+import tui.app
 from tui import messages
 from tui.break_timer import BreakTimer
 from tui.view import CandidateView, StatusView, TurnView
@@ -15,6 +18,8 @@ from tui.widgets.status_bar import StatusBar
 
 
 class _Host(App[None]):
+    CSS_PATH = Path(tui.app.__file__).with_name("companion.tcss")  # the app's own styles
+
     def __init__(self, widget) -> None:
         super().__init__()
         self.widget = widget
@@ -63,6 +68,21 @@ async def test_markdown_is_structured_while_streaming():
         assert bubble.body.plain_lines[-1] == "Done."
 
 
+async def test_the_first_text_of_a_reply_paints_without_a_new_layout():
+    bubble = MessageBubble(TurnView(None, "assistant", ""), author="Juniper", streaming=True)
+    async with _Host(bubble).run_test() as pilot:
+        await pilot.pause()
+        assert bubble.body.size.height == 1  # a line is kept for it
+        bubble.body.append("Hello there.")
+        assert not bubble.body._layout_required
+        await pilot.pause()
+        assert bubble.body.plain_lines == ["Hello there."]
+        bubble.body.append(" More words, " * 20)  # a second line: the layout follows
+        assert bubble.body._layout_required
+        await pilot.pause()
+        assert bubble.body.size.height == len(bubble.body.plain_lines) > 1
+
+
 async def test_a_streamed_reply_renders_its_finished_blocks_once():
     bubble = MessageBubble(TurnView(None, "assistant", ""), author="Juniper", streaming=True)
     app = _Host(bubble)
@@ -74,12 +94,12 @@ async def test_a_streamed_reply_renders_its_finished_blocks_once():
     full = "".join(pieces)
     async with app.run_test() as pilot:
         view = bubble.body
-        rendered: list[str] = []
+        rendered: list[tuple[str, int]] = []
         original = markdown_view.render_block
 
-        def counting(console, source, *args):
-            rendered.append(source)
-            return original(console, source, *args)
+        def counting(console, source, width, *args):
+            rendered.append((source, width))
+            return original(console, source, width, *args)
 
         markdown_view.render_block = counting
         try:
@@ -92,10 +112,12 @@ async def test_a_streamed_reply_renders_its_finished_blocks_once():
         finally:
             markdown_view.render_block = original
         assert bubble.markdown_source == full
-        # A finished block is rendered once; only the open last block is rendered again.
+        # A finished block is rendered once (per width: a scrollbar that comes narrows the
+        # view); only the open last block is rendered again as it grows.
         finished = view._doc.finished
         assert len(finished) == 12  # 11 paragraphs and the fence; the last one is still open
-        assert all(rendered.count(b) <= 1 for b in finished)
+        assert all(rendered.count(r) == 1 for r in rendered if r[0] in finished)
+        assert len({w for _s, w in rendered}) <= 2
         paragraphs = [line for line in view.plain_lines if line.startswith("Paragraph")]
         assert [p.split()[1] for p in paragraphs] == [str(i) for i in range(12)]
         assert _code_lines(view) == ["a = 1", "b = 2"]

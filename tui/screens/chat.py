@@ -443,9 +443,12 @@ class ChatScreen(Screen[None]):
         reply = MessageBubble(
             TurnView(None, "assistant", ""), author=self._author("assistant"), streaming=True
         )
-        mounted = self.messages_view.mount_all([user, reply])
         events = self.backend.reply(conv_id, text, parent_id=parent_id)
-        self._reply = self._stream(reply, events, user_bubble=user, mounted=mounted)
+        # The engine starts before the bubbles mount: storing the message and the server's
+        # TTFT overlap with the mounting.
+        first = asyncio.ensure_future(anext(events))
+        mounted = self.messages_view.mount_all([user, reply])
+        self._reply = self._stream(reply, events, user_bubble=user, mounted=mounted, first=first)
 
     async def _send_edit(self, message_id: int, text: str) -> None:
         """Resend an edited message: a sibling of the original, so a new branch."""
@@ -466,22 +469,26 @@ class ChatScreen(Screen[None]):
         *,
         user_bubble: MessageBubble | None = None,
         mounted: Awaitable[Any] | None = None,
+        first: asyncio.Future[Any] | None = None,
     ) -> None:
+        if first is None:
+            first = asyncio.ensure_future(anext(events))
         with self.collector.streaming():  # no full collection stalls while it streams in
-            await self._stream_reply(bubble, events, user_bubble=user_bubble, mounted=mounted)
+            await self._stream_reply(
+                bubble, events, first, user_bubble=user_bubble, mounted=mounted
+            )
 
     async def _stream_reply(
         self,
         bubble: MessageBubble,
         events: AsyncIterator[EngineEvent],
+        first: asyncio.Future[Any],
         *,
         user_bubble: MessageBubble | None,
         mounted: Awaitable[Any] | None,
     ) -> None:
+        """`first`: the engine's first event, already asked for (the engine starts on it)."""
         started = time.perf_counter()
-        # The engine starts on its first event; ask for it now, so storing the message and
-        # the server's TTFT overlap with mounting the bubbles.
-        first: asyncio.Future[Any] = asyncio.ensure_future(anext(events))
         stream: PacedStream | None = None
         first_paint: float | None = None
         try:

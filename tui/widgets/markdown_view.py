@@ -13,6 +13,7 @@ an unclosed fence already renders as code while it streams in.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import ClassVar
 
@@ -34,6 +35,7 @@ PARSER_RULES = ("strikethrough", "table")
 """Rich's own markdown-it configuration: blocks split the way Rich will render them."""
 
 
+@functools.cache
 def _parser() -> MarkdownIt:
     return MarkdownIt().enable(list(PARSER_RULES))
 
@@ -255,9 +257,14 @@ class MarkdownView(Widget):
         self._lines = None
         for y in [y for y in self._shown if y >= changed]:
             del self._shown[y]
-        if height is not None and self._width > 0 and len(self._render(self._width)) == height:
+        shown = self.size.height  # with a min-height, more than the lines there are
+        if (
+            height is not None
+            and self._width > 0
+            and ((new := len(self._render(self._width))) == height or height < shown >= new)
+        ):
             # Same height: repaint the open block's lines, no layout of the screen.
-            self.refresh(Region(0, changed, self.size.width, height - changed))
+            self.refresh(Region(0, changed, self.size.width, max(new, height) - changed))
         else:
             self.refresh(layout=True)
 

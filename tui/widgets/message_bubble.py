@@ -92,7 +92,11 @@ class MessageBubble(Vertical, can_focus=True):
     def __init__(
         self, turn: TurnView, *, author: str, streaming: bool = False, greeting: bool = False
     ) -> None:
-        super().__init__(classes=f"bubble -{turn.role}" + (" -greeting" if greeting else ""))
+        super().__init__(
+            classes=f"bubble -{turn.role}"
+            + (" -greeting" if greeting else "")
+            + (" -streaming" if streaming else "")
+        )
         self.greeting = greeting
         self.can_focus = not greeting  # the persona's greeting is not stored: nothing to act on
         self.set_reactive(MessageBubble.turn, turn)
@@ -118,7 +122,8 @@ class MessageBubble(Vertical, can_focus=True):
     @property
     def markdown_source(self) -> str:
         """The Markdown the body shows (streamed text included)."""
-        return self.body.source
+        body = next(iter(self.query(".bubble-body").results(MarkdownView)), None)
+        return body.source if body is not None else self._shown_text(self.turn)
 
     def set_body(self, text: str) -> None:
         self.body.update(text)
