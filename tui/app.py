@@ -79,6 +79,7 @@ class CompanionApp(App[None]):
             server=self.server,
             start_server=self.start_server,
             collector=self.collector,
+            history_page=self.config.chat.history_page,
         )
         self.push_screen(self.chat)
         self.set_interval(0.25, self.collector.tick)

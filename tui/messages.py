@@ -106,6 +106,11 @@ class RetryServer(Message):
 
 
 @dataclass
+class EarlierRequested(Message):
+    """Show a page of the conversation's earlier messages."""
+
+
+@dataclass
 class ReplyFailed(Message):
     """A reply could not be generated; `reason` is one line for the user."""
 

@@ -441,3 +441,59 @@ async def test_persona_picker_sets_the_persona_of_new_conversations(tui_config, 
         await pilot.pause()
         assert app.chat.persona == "default"
         assert "Juniper" in str(app.chat.query_one("#chat-title").render())
+
+
+# -- long conversations ------------------------------------------------------------------------
+
+
+async def test_a_long_conversation_opens_on_its_last_page_and_shows_earlier_ones_on_request(
+    tui_config: Config, store: Store
+):
+    from tui.widgets.earlier_messages import EarlierMessages
+
+    conv = store.create_conversation("default", title="Long")
+    parent, ids = None, []
+    for i in range(5):
+        u = store.add_message(conv.id, "user", f"question {i}", parent)
+        text = f"answer {i}\n\nmore\n\nand more"
+        a = store.add_message(conv.id, "assistant", text, u.id)
+        store.add_candidate(a.id, text, shown=True)
+        parent = a.id
+        ids += [u.id, a.id]
+    ui_state.save(
+        tui_config.paths.state_file, ui_state.UiState(accepted=True, last_conversation=conv.id)
+    )
+    config = tui_config.model_copy(
+        update={"chat": tui_config.chat.model_copy(update={"history_page": 4})}
+    )
+    app = make_app(config, store=store, start_server=None)
+    async with app.run_test(size=(80, 40)) as pilot:
+        await settle(pilot)
+        assert [b.turn.message_id for b in bubbles(app)] == ids[-4:]
+        marker = app.chat.query_one(EarlierMessages)
+        assert "6 earlier messages" in str(marker.render())
+        assert not [b for b in app.chat.bubbles() if b.greeting]  # the start is not shown
+        # Enter on the marker: a page more, in order, and the marker counts down; what was
+        # on screen stays where it was.
+        marker.focus()
+        await settle(pilot)
+        row = bubble(app, ids[-4]).region.y
+        await pilot.press("enter")
+        await settle(pilot)
+        assert [b.turn.message_id for b in bubbles(app)] == ids[-8:]
+        assert "2 earlier messages" in str(marker.render())
+        assert bubble(app, ids[-4]).region.y == row
+        # Scrolling to the top shows the rest; the conversation's start has the greeting.
+        view = app.chat.messages_view
+        await pilot.resize_terminal(80, 20)  # now the messages need scrolling
+        await settle(pilot)
+        assert view.max_scroll_y > 0
+        view.scroll_end(animate=False)
+        await settle(pilot)
+        view.scroll_home(animate=False)
+        await settle(pilot)
+        assert [b.turn.message_id for b in bubbles(app)] == ids
+        assert not app.chat.query(EarlierMessages)
+        assert app.chat.bubbles()[0].greeting
+        # Sending still appends at the bottom, after the whole history.
+        assert app.chat.leaf_id == ids[-1]

@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Label
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
@@ -29,6 +30,7 @@ from tui.screens.safety import SafetyScreen
 from tui.status import server_view
 from tui.view import ConversationView, StatusView, TurnView
 from tui.widgets.chat_input import ChatInput
+from tui.widgets.earlier_messages import EarlierMessages
 from tui.widgets.message_bubble import MessageBubble, PacedStream
 from tui.widgets.server_banner import ServerBanner
 from tui.widgets.sidebar import Sidebar
@@ -77,8 +79,14 @@ class ChatScreen(Screen[None]):
         server: Any = None,
         start_server: StartServer | None = None,
         collector: heap.Collector | None = None,
+        history_page: int = 40,
     ) -> None:
         super().__init__(id="chat-screen")
+        self.history_page = history_page
+        self._earlier: list[TurnView] = []
+        """The path's messages above the shown ones, oldest first (not mounted)."""
+        self._greets = True
+        self._showing_earlier = False
         self.collector = collector or heap.Collector()
         self.server = server
         self.start_server = start_server
@@ -133,6 +141,7 @@ class ChatScreen(Screen[None]):
 
     async def on_mount(self) -> None:
         self.messages_view.anchor()  # stick to the bottom while a reply streams in
+        self.watch(self.messages_view, "scroll_y", self._scrolled, init=False)
         self.set_interval(30, self._check_break)
         await self.refresh_sidebar()
 
@@ -299,21 +308,57 @@ class ChatScreen(Screen[None]):
             remember(self.conversation.id if self.conversation else None, self.leaf_id)
 
     async def _render_path(self, path: list[TurnView]) -> None:
+        """Show the last page of `path`; the earlier messages wait above (`show_earlier`)."""
         view = self.messages_view
         await view.remove_children()
-        greeting = self.backend.greeting(self.persona)
-        widgets: list[MessageBubble] = []
-        if greeting and not (path and path[0].role == "assistant"):
-            widgets.append(
-                MessageBubble(
-                    TurnView(None, "assistant", greeting),
-                    author=self._author("assistant"),
-                    greeting=True,
-                )
-            )
-        widgets += [MessageBubble(t, author=self._author(t.role)) for t in path]
+        cut = max(0, len(path) - self.history_page)
+        self._earlier = path[:cut]
+        self._greets = not (path and path[0].role == "assistant")
+        widgets: list[Widget] = [EarlierMessages(id="earlier")] if cut else self._greeting()
+        widgets += [MessageBubble(t, author=self._author(t.role)) for t in path[cut:]]
         await view.mount_all(widgets)
+        if cut:
+            self.query_one(EarlierMessages).hidden = cut
         view.scroll_end(animate=False)
+
+    def _greeting(self) -> list[Widget]:
+        greeting = self.backend.greeting(self.persona)
+        if not (greeting and self._greets):
+            return []
+        turn = TurnView(None, "assistant", greeting)
+        return [MessageBubble(turn, author=self._author("assistant"), greeting=True)]
+
+    @on(messages.EarlierRequested)
+    async def show_earlier(self) -> None:
+        """Mount the previous page of messages above the shown ones, keeping what is on
+        screen where it is."""
+        if not self._earlier or self._showing_earlier:
+            return
+        self._showing_earlier = True
+        try:
+            view = self.messages_view
+            marker = self.query_one(EarlierMessages)
+            cut = max(0, len(self._earlier) - self.history_page)
+            page, self._earlier = self._earlier[cut:], self._earlier[:cut]
+            bubbles: list[Widget] = [MessageBubble(t, author=self._author(t.role)) for t in page]
+            height, y = view.virtual_size.height, view.scroll_y
+            if self._earlier:
+                await view.mount_all(bubbles, after=marker)
+                marker.hidden = len(self._earlier)
+            else:
+                await view.mount_all([*self._greeting(), *bubbles], after=marker)
+                await marker.remove()
+
+            def keep_place() -> None:
+                view.scroll_to(y=y + view.virtual_size.height - height, animate=False)
+
+            self.call_after_refresh(keep_place)
+        finally:
+            self._showing_earlier = False
+
+    def _scrolled(self, y: float) -> None:
+        if y <= 0 and self._earlier and self.messages_view.max_scroll_y > 0:
+            self.run_worker(self.show_earlier(), group="earlier", exclusive=True)
 
     def _author(self, role: str) -> str:
         return "You" if role == "user" else self.backend.persona_name(self.persona)
