@@ -140,15 +140,18 @@ class Backend:
             safety_details=details,
         )
 
-    def _turn(self, m: Any, siblings: Sequence[Any]) -> TurnView:
+    def _turn(
+        self,
+        m: Any,
+        siblings: Sequence[Any],
+        candidates: Sequence[Any],
+        ratings: dict[int, Any],
+        events: Sequence[Any],
+    ) -> TurnView:
         cands: tuple[CandidateView, ...] = ()
         shown = 0
         if m.role == "assistant":
-            ratings = self.store.ratings_for_message(m.id)
-            events = self.store.safety_events(message_id=m.id)
-            cands = tuple(
-                self._candidate(c, ratings.get(c.id), events) for c in self.store.candidates(m.id)
-            )
+            cands = tuple(self._candidate(c, ratings.get(c.id), events) for c in candidates)
             current = m.shown_candidate_id or m.chosen_candidate_id
             for i, c in enumerate(cands):
                 if c.id == current:
@@ -161,27 +164,56 @@ class Backend:
             candidates=cands,
             shown=shown,
             chosen_id=m.chosen_candidate_id,
-            siblings=tuple(s.id for s in siblings) if m.role == "user" else (),
+            siblings=tuple(s.id for s in siblings if s.role == m.role) if m.role == "user" else (),
             parent_id=m.parent_id,
         )
 
     def path(self, leaf_id: int | None) -> list[TurnView]:
-        if leaf_id is None:
+        """The turns from the conversation's start down to `leaf_id`, read in a fixed number
+        of queries however long the conversation is."""
+        branch = self.store.branch_path(leaf_id) if leaf_id is not None else []
+        if not branch:
             return []
-        out = []
-        for m in self.store.branch_path(leaf_id):
-            if m.role == "system":
-                continue
-            if m.parent_id is None:
-                siblings = self.store.roots(m.conversation_id)
-            else:
-                siblings = self.store.children(m.parent_id)
-            out.append(self._turn(m, [s for s in siblings if s.role == m.role]))
-        return out
+        conv_id = branch[0].conversation_id
+        by_parent: dict[int | None, list[Any]] = {}
+        for m in self.store.messages(conv_id):
+            by_parent.setdefault(m.parent_id, []).append(m)
+        candidates = self.store.candidates_for_conversation(conv_id)
+        ratings = self.store.ratings_for_conversation(conv_id)
+        events: dict[int | None, list[Any]] = {}
+        for e in self.store.safety_events(conversation_id=conv_id):
+            events.setdefault(e.message_id, []).append(e)
+        return [
+            self._turn(
+                m,
+                by_parent.get(m.parent_id, []),
+                candidates.get(m.id, []),
+                ratings,
+                events.get(m.id, []),
+            )
+            for m in branch
+            if m.role != "system"
+        ]
 
     def turn(self, message_id: int) -> TurnView | None:
-        path = self.path(message_id)
-        return path[-1] if path else None
+        """One turn, as `path` would show it."""
+        m = self.store.get_message(message_id)
+        if m is None or m.role == "system":
+            return None
+        siblings = (
+            self.store.roots(m.conversation_id)
+            if m.parent_id is None
+            else self.store.children(m.parent_id)
+        )
+        if m.role != "assistant":
+            return self._turn(m, siblings, [], {}, [])
+        return self._turn(
+            m,
+            siblings,
+            self.store.candidates(m.id),
+            self.store.ratings_for_message(m.id),
+            self.store.safety_events(message_id=m.id),
+        )
 
     def parent_of(self, message_id: int) -> int | None:
         m = self.store.get_message(message_id)

@@ -75,3 +75,22 @@ def test_nested_streams_and_close_give_the_thresholds_back():
         assert not c.tick()  # the outer stream still runs
     c.close()
     assert gc.get_threshold() == normal
+
+
+def test_a_long_stream_that_the_user_only_reads_is_collected_every_few_seconds(
+    full_collections,
+):
+    clock = _Clock()
+    c = Collector(idle_s=1.0, streaming_every_s=5.0, clock=clock)
+    with c.streaming():
+        clock.now += 3.0
+        assert not c.tick()  # idle, but too soon
+        clock.now += 3.0
+        c.note_input()
+        assert not c.tick()  # typing: never mid-stream
+        clock.now += 1.5
+        assert c.tick() and len(full_collections) == 1
+        assert gc.get_threshold()[2] == NEVER  # still held for the rest of the stream
+        clock.now += 2.0
+        assert not c.tick()  # the next one waits its 5 s again
+    assert c.owed  # what the stream made since is owed afterwards
