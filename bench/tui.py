@@ -111,6 +111,35 @@ class TimedEngine:
         return self.engine.regenerate(*args, **kw)
 
 
+def _first_appends() -> dict[int, float]:
+    """When each message body (by id()) first had text appended."""
+    from tui.widgets.markdown_view import MarkdownView
+
+    times: dict[int, float] = {}
+    append = MarkdownView.append
+
+    def timed(view: MarkdownView, fragment: str) -> None:
+        append(view, fragment)
+        times.setdefault(id(view), time.perf_counter())
+
+    MarkdownView.append = timed  # type: ignore[method-assign]
+    return times
+
+
+def _edit_times(box: Any) -> list[float]:
+    """When the text area's text last changed (its edits are timed as they happen)."""
+    times = [0.0]
+    edit = box.edit
+
+    def timed(*args: Any, **kw: Any) -> Any:
+        result = edit(*args, **kw)
+        times.append(time.perf_counter())
+        return result
+
+    box.edit = timed
+    return times
+
+
 def _key(app: CompanionApp, key: str, char: str | None) -> float:
     from textual import events
 
@@ -153,6 +182,7 @@ def seed_history(store: Store, messages: int) -> int:
 async def first_paint(config: Config, engine: Any, replies: int) -> dict[str, list[float]]:
     timed = TimedEngine(engine)
     app = _app(config, timed, engine.store)
+    appended = _first_appends()
     out: dict[str, list[float]] = {"paint": [], "engine": [], "server": [], "added": []}
     async with app.run_test(size=(120, 40)) as pilot:
         frames = Frames(app)
@@ -168,7 +198,8 @@ async def first_paint(config: Config, engine: Any, replies: int) -> dict[str, li
             bubble = app.chat.bubbles()[-1]
             await _wait(lambda b=bubble: bool(b.query(".bubble-body")))
             await _wait(lambda b=bubble: bool(b.markdown_source) or not b.streaming)
-            shown = time.perf_counter()
+            # The first frame composed after the text went in (not after this loop noticed).
+            shown = appended.get(id(bubble.body), time.perf_counter())
             painted = await frames.next_after(shown)
             # Only the first paint is measured: stop the reply (Esc) instead of waiting for it.
             if app.chat.streaming:
@@ -275,13 +306,15 @@ async def input_latency(
         _key(app, "enter", "\r")
         await _wait(lambda: app.chat.streaming)
         box = app.chat.chat_input
+        edited = _edit_times(box)
         started = time.perf_counter()
         while app.chat.streaming:
             before = box.text
             c0 = time.process_time()
             t0 = _key(app, "x", "x")
             await _wait(lambda b=before: box.text != b, timeout=10)
-            painted, painted_cpu = await frames.next_frame(time.perf_counter())
+            # The first frame composed after the edit (not after this loop noticed it).
+            painted, painted_cpu = await frames.next_frame(edited[-1])
             lat.append((painted - t0) * 1000)
             cpu.append((painted_cpu - c0) * 1000)
             await asyncio.sleep(0.05)

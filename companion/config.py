@@ -97,7 +97,7 @@ class ChatConfig(_Section):
     keys: dict[str, str] = {}
     """Key binding overrides, action name -> key (e.g. rate_up = "plus")."""
     theme: str = "textual-dark"
-    history_page: int = Field(40, ge=2)
+    history_page: int = Field(20, ge=2)
     """Messages shown when a conversation opens; earlier ones come in pages of this many as
     you scroll to the top (each message on screen costs the layout of every frame)."""
 
@@ -342,7 +342,7 @@ DEFAULT_TOML = """\
 # max_tokens = 384
 # break_reminder_minutes = 0   # 0 = off
 # theme = "textual-dark"
-# history_page = 40            # messages shown on open; scroll to the top for more
+# history_page = 20            # messages shown on open; scroll to the top for more
 
 # [chat.keys]
 # rate_up = "plus"

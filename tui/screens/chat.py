@@ -79,7 +79,7 @@ class ChatScreen(Screen[None]):
         server: Any = None,
         start_server: StartServer | None = None,
         collector: heap.Collector | None = None,
-        history_page: int = 40,
+        history_page: int = 20,
     ) -> None:
         super().__init__(id="chat-screen")
         self.history_page = history_page
