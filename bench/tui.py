@@ -508,8 +508,8 @@ def _report(
     ]
     if len(runs) > 1:
         lines += [
-            "The same, in a resumed conversation with earlier messages (short Markdown replies)"
-            " mounted above the new one:",
+            "The same, in a resumed conversation with earlier messages (short Markdown replies;"
+            " its last `chat.history_page` are mounted above the new one):",
             "",
             "| earlier messages | widgets | open → painted (s) | key p50 / p95 / max (ms) "
             "| owed GC (ms) |",
