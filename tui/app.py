@@ -110,7 +110,7 @@ class CompanionApp(App[None]):
                 self.ui_state.last_conversation, self.ui_state.last_leaf
             )
         self.chat.loaded = True
-        heap.settle()
+        self.collector.request_settle()
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseEvent)):

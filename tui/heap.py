@@ -5,7 +5,8 @@ A full collection walks every tracked object. With the app and its libraries loa
 so (Textual's rendered lines are short-lived cyclic containers), stalling frames and keys
 (bench/tui.py). Textual pauses the collector during smooth scrolls for the same reason
 (App.PAUSE_GC_ON_SCROLL). Here:
-- what is alive after start-up is frozen out of the collector's reach (`settle`);
+- what is alive after start-up (and once the engine's models are loaded) is frozen out of
+  the collector's reach at the next pause (`settle`);
 - while a reply streams, full collections wait; young ones go on, a few ms each;
 - the full collection that is then owed runs once the user has left keys and mouse alone
   for a moment, and not at the end of the reply, where it took 350 ms after 2,000 tokens;
@@ -51,12 +52,17 @@ class Collector:
         self._last_input = -float("inf")
         self._threshold: tuple[int, int, int] | None = None
         self._held_since = 0.0
+        self._settle_owed = False
         self.collections = 0
-        """Owed collections run so far."""
+        """Held-back collections run so far."""
 
     @property
     def owed(self) -> bool:
         return self._owed_since is not None
+
+    @property
+    def settle_owed(self) -> bool:
+        return self._settle_owed
 
     def note_input(self) -> None:
         self._last_input = self.clock()
@@ -86,12 +92,18 @@ class Collector:
             if self._owed_since is None:
                 self._owed_since = self.clock()
 
+    def request_settle(self) -> None:
+        """Freeze what is alive (`settle`) at the next pause: after start-up, and when a
+        loaded engine arrives. Its collection takes as long as any other."""
+        self._settle_owed = True
+
     def tick(self) -> bool:
-        """Run a held-back full collection if the user is idle (or it waited too long)."""
+        """Run what is held back (a full collection, or a settle) if the user is idle, or if
+        a collection has waited too long. Mid-stream, only while the user just reads, and
+        not more often than `streaming_every_s`: each takes a frame."""
         now = self.clock()
         idle = now - self._last_input >= self.idle_s
         if self._streams:
-            # Mid-stream only while the user reads, and not too often: each takes a frame.
             since = self._owed_since if self._owed_since is not None else self._held_since
             if not idle or now - since < self.streaming_every_s:
                 return False
@@ -99,13 +111,17 @@ class Collector:
             self._owed_since, self._held_since = None, now
             self.collections += 1
             return True
-        if self._owed_since is None:
+        waited = self._owed_since is not None and now - self._owed_since >= self.max_wait_s
+        if not (idle or waited) or not (self._settle_owed or self._owed_since is not None):
             return False
-        if not idle and now - self._owed_since < self.max_wait_s:
-            return False
-        gc.collect()
-        self._owed_since = None
-        self.collections += 1
+        if self._settle_owed:
+            settle()  # collects too
+            self._settle_owed = False
+        else:
+            gc.collect()
+        if self._owed_since is not None:
+            self._owed_since = None
+            self.collections += 1
         self._release()
         return True
 

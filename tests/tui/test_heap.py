@@ -94,3 +94,17 @@ def test_a_long_stream_that_the_user_only_reads_is_collected_every_few_seconds(
         clock.now += 2.0
         assert not c.tick()  # the next one waits its 5 s again
     assert c.owed  # what the stream made since is owed afterwards
+
+
+def test_settle_waits_for_a_pause_and_freezes_what_is_alive():
+    clock = _Clock()
+    c = Collector(idle_s=1.0, clock=clock)
+    c.request_settle()
+    frozen = gc.get_freeze_count()
+    keep = [[i] for i in range(10)]  # noqa: F841 - tracked and alive at the settle
+    c.note_input()
+    assert not c.tick() and gc.get_freeze_count() == frozen  # the user is typing
+    clock.now += 1.5
+    assert c.tick() and gc.get_freeze_count() > frozen
+    assert c.collections == 0  # nothing was owed: a settle is not a held-back collection
+    assert not c.tick()

@@ -191,7 +191,7 @@ class ChatScreen(Screen[None]):
         self._starting = False
         if engine is not None:
             self.backend.engine = engine
-            self.app.call_from_thread(heap.settle)  # the engine's safety model is loaded now
+            self.collector.request_settle()  # the engine's safety model is loaded now
         self.app.call_from_thread(self._set_status, server="ready", progress=None, server_detail="")
         self.app.call_from_thread(self.refresh_status)
 

@@ -67,19 +67,20 @@ class Blocks:
     date as text streams in: an append parses only from where the open block starts."""
 
     def __init__(self, source: str = "") -> None:
-        self.source = source
-        self.finished, self.tail_line = split_blocks(source)
-
-    @property
-    def tail(self) -> str:
+        self.source = ""
+        self.finished: list[str] = []
+        self.tail_line = 0
+        self.tail = ""
         """The open last block (and any blank lines after it)."""
-        return "".join(_lines(self.source)[self.tail_line :])
+        self.extend(source)
 
     def extend(self, fragment: str) -> None:
         self.source += fragment
-        finished, start = split_blocks("".join(_lines(self.source)[self.tail_line :]))
+        lines = _lines(self.source)
+        finished, start = split_blocks("".join(lines[self.tail_line :]))
         self.finished += finished
         self.tail_line += start
+        self.tail = "".join(lines[self.tail_line :])
 
 
 class _LeftHeading(Heading):
@@ -205,7 +206,6 @@ class MarkdownView(Widget):
     ) -> None:
         super().__init__(id=id, classes=classes)
         self._doc = Blocks()
-        self._tail = ""
         self._width = -1
         self._theme: Theme | None = None
         self._code_theme = "monokai"
@@ -229,7 +229,6 @@ class MarkdownView(Widget):
 
     def _set(self, source: str) -> None:
         self._doc = Blocks(source)
-        self._tail = self._doc.tail
         self._reset()
 
     def _reset(self) -> None:
@@ -253,7 +252,6 @@ class MarkdownView(Widget):
         height = len(self._lines) if self._lines is not None else None
         changed = self._tail_y
         self._doc.extend(fragment)
-        self._tail = self._doc.tail
         self._lines = None
         for y in [y for y in self._shown if y >= changed]:
             del self._shown[y]
@@ -285,12 +283,14 @@ class MarkdownView(Widget):
             self._code_theme = "monokai" if self.app.current_theme.dark else "default"
         return self._theme, self._code_theme
 
-    def _render_source(self, source: str, width: int) -> list[Strip]:
+    def _render_block(self, source: str, width: int) -> list[Strip]:
+        theme, code_theme = self._current_theme()
+        return render_block(self.app.console, source, width, theme, code_theme)
+
+    def _render_finished(self, source: str, width: int) -> list[Strip]:
         cached = self._block_lines.get(source)
         if cached is None:
-            theme, code_theme = self._current_theme()
-            cached = render_block(self.app.console, source, width, theme, code_theme)
-            self._block_lines[source] = cached
+            cached = self._block_lines[source] = self._render_block(source, width)
         return cached
 
     def _render(self, width: int) -> list[Strip]:
@@ -303,15 +303,14 @@ class MarkdownView(Widget):
         for block in self._doc.finished[self._stable_blocks :]:
             if self._stable:
                 self._stable.append(Strip.blank(0))
-            self._stable += self._render_source(block, width)
+            self._stable += self._render_finished(block, width)
         self._stable_blocks = len(self._doc.finished)
         tail: list[Strip] = []
-        if self._tail.strip():
+        source = self._doc.tail
+        if source.strip():
             # Not in `_block_lines`: every version of the open block would stay there.
-            if self._tail_render[0] != self._tail:
-                theme, code_theme = self._current_theme()
-                strips = render_block(self.app.console, self._tail, width, theme, code_theme)
-                self._tail_render = (self._tail, strips)
+            if self._tail_render[0] != source:
+                self._tail_render = (source, self._render_block(source, width))
             tail = self._tail_render[1]
         gap = [Strip.blank(0)] if self._stable and tail else []
         self._tail_y = len(self._stable) + len(gap)
