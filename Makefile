@@ -13,7 +13,7 @@ test: install
 	@bash scripts/test.sh
 
 lint: install
-	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
+	@bash scripts/lint.sh
 
 bench: install
 	@for b in bench/*.py; do .venv/bin/python $$b || exit 1; done

@@ -278,8 +278,8 @@ def _msgs(system: str | None, prompt: str) -> list[dict[str, str]]:
 
 def run(a: argparse.Namespace) -> list[Round]:
     from align.retrain import RetrainOptions, persona_system_prompt, retrain
+    from companion.cli.common import open_store
     from companion.config import Config
-    from companion.wiring import open_store
 
     data_dir = a.data_dir or Path(tempfile.mkdtemp(prefix="bench-learning-"))
     cfg = Config.model_validate(

@@ -141,6 +141,18 @@ def base_model(config: Config, *, progress: Progress = _noop) -> str:
     return config.model.base
 
 
+def training_base(config: Config, *, progress: Progress = _noop) -> Path:
+    """The checkpoint adapters are trained on: the configured base, or the embedded one (set
+    up first if needed). An external server's model is not known here, so it needs model.base.
+    """
+    if config.server.url and not config.model.base:
+        raise ModelSetupError(
+            f"training for the external server at {config.server.url} needs its base model "
+            "as a local checkpoint: set model.base to that folder (companion model use DIR)"
+        )
+    return Path(base_model(config, progress=progress))
+
+
 def model_size(model: str) -> tuple[int | None, int]:
     """(parameter count if recorded, bytes on disk) of a local checkpoint."""
     path = Path(model)

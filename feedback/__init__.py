@@ -6,7 +6,7 @@
 - ``feedback.repo``: ``Store``, the only way the app, engine and align read or write data;
   ``open_store(url, backup_dir=...)`` builds, migrates and recovers one in a call.
 - ``feedback.transfer``: export (JSONL, Markdown), import, forget.
-- ``feedback.cli``: ``companion db ...``, ``export``, ``import``, ``forget``.
+- Its commands (``companion db``, ``export``, ``import``, ``forget``) are in ``companion.cli.data``.
 
 Nothing is imported here, so ``import feedback`` stays free.
 """

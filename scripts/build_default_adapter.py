@@ -74,7 +74,7 @@ def main() -> int:
     sys.stdout.write(json.dumps(res.metrics, indent=2) + "\n")
     if a.activate:
         from align.adapters import AdapterRegistry
-        from companion.wiring import open_store
+        from companion.cli.common import open_store
 
         reg = AdapterRegistry(cfg.paths.adapters_dir, open_store(cfg))
         info = reg.install(

@@ -15,6 +15,5 @@ if [ -z "${COMPANION_TEST_POSTGRES_URL:-}" ] && [ -f scripts/postgres.sh ]; then
   fi
 fi
 
-.venv/bin/ruff check .
-.venv/bin/ruff format --check .
+bash scripts/lint.sh
 .venv/bin/python -m pytest -p no:cacheprovider "$@"

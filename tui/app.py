@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from textual import events, on, work
 from textual.app import App
@@ -269,7 +269,7 @@ def make_app(
     store: Any,
     engine: Any = None,
     server: Any = None,
-    start_server: StartServer | Literal["auto"] | None = "auto",
+    start_server: StartServer | None = None,
     retrain: RetrainJob | None = None,
     personas: Callable[[], Sequence[tuple[str, Any]]] | None = None,
     load_persona: Callable[[str], Any] | None = None,
@@ -280,18 +280,13 @@ def make_app(
     """The chat app.
 
     `store`: feedback.repo.Store. `engine`: companion.engine.Engine; or None, and then
-    `start_server(progress)` (run in a thread) returns one. "auto" means
-    `tui.startup.default_start` when no engine is given: it sets up the model, starts or
+    `start_server(progress)` (run in a thread) returns one. The composition root
+    (`companion.cli.startup.default_start`) passes one that sets up the model, starts or
     reuses the server and builds the engine, with progress in the status bar; None starts
     nothing. `server`: companion.server.ServerManager to watch (None: nothing to watch).
     `retrain(progress)`: runs a retrain in a thread and returns one line for the user.
     `learning`: align.autoloop.LearningLoop, for pairs in the background and retrain.auto.
     """
-    if start_server == "auto":
-        from tui.startup import default_start
-
-        # With an engine given there is nothing to start; without, build one (None: neither).
-        start_server = None if engine is not None else default_start(config, store)
     if personas is None or load_persona is None:
         from companion import persona as persona_mod
 

@@ -1,4 +1,4 @@
-"""The align command functions, mounted on a throwaway Typer app (as companion/cli.py does)."""
+"""The learning commands (companion.cli.learning), mounted on a throwaway Typer app."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from align import cli
+from companion.cli import learning as cli
 
 
 def app() -> typer.Typer:
@@ -36,7 +36,7 @@ def test_qlora_refused_on_cpu_with_one_line(tmp_path):
     res = invoke("train", "sft", "--qlora", "--data", str(data))
     assert res.exit_code == 1
     assert res.output.strip().splitlines() == [
-        "error: --qlora needs a CUDA GPU (bitsandbytes 4-bit NF4 runs only there); "
+        "companion: error: --qlora needs a CUDA GPU (bitsandbytes 4-bit NF4 runs only there); "
         "this machine has none, so train without --qlora."
     ]
 
@@ -60,8 +60,8 @@ def test_empty_state_commands(companion_home):
 def test_pairs_export_formats(companion_home, tmp_path):
     from align.pairs import Cand, Turn, build_dpo_pairs
     from align.retrain import to_store_pair
+    from companion.cli.common import open_store
     from companion.config import load
-    from companion.wiring import open_store
 
     store = open_store(load().config)
     turn = Turn(

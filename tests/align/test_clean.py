@@ -83,7 +83,7 @@ def test_preference_rows_are_cleaned_too():
 def test_cli_clean(tmp_path):
     from typer.testing import CliRunner
 
-    from align.cli import data_app
+    from companion.cli.learning import data_app
 
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps(convo("Hi", "Hello")) + "\n{oops\n", encoding="utf-8")

@@ -11,10 +11,10 @@ import typer
 from typer.testing import CliRunner
 
 from companion import paths
-from companion.ask import AskResult, ask, ask_once, render
+from companion.cli.ask import AskResult, ask, ask_once, render
+from companion.cli.persona import persona_app
+from companion.cli.safety import safety_app
 from companion.config import Config
-from companion.persona_cli import persona_app
-from companion.safety.cli import safety_app
 from feedback.repo import open_store
 
 from .test_engine import ScriptedClient, make_engine, says
@@ -86,7 +86,7 @@ def test_render_failure_and_alternatives() -> None:
     failed = AskResult(1, "default", error="The model server at x is not running.")
     out, err = io.StringIO(), io.StringIO()
     assert render(failed, as_json=False, out=out, err=err) == 1
-    assert err.getvalue() == "companion: The model server at x is not running.\n"
+    assert err.getvalue() == "companion: error: The model server at x is not running.\n"
     many = AskResult(1, "default", shown_candidate_id=2)
     many.candidates = [
         {"id": 1, "index": 0, "text": "a", "safety_action": "none", "shown": False},
@@ -102,4 +102,4 @@ def test_ask_command_bad_persona_is_one_line(config: Config) -> None:
     app.command()(ask)
     r = runner.invoke(app, ["hello", "--persona", "ghost"])
     assert r.exit_code == 1
-    assert r.output.strip().startswith("companion: no persona called 'ghost'")
+    assert r.output.strip().startswith("companion: error: no persona called 'ghost'")

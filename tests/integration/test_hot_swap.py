@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from companion import wiring
+from companion.cli import wiring
 from companion.config import Config
 from companion.server import BASE_NAME, ServerManager, pid_alive, read_state
 from feedback.repo import open_store

@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from feedback.cli import db_app, export_cmd, forget_cmd, import_cmd
+from companion.cli.data import db_app, export_cmd, forget_cmd, import_cmd
 from feedback.db import head_revision, make_engine
 from feedback.repo import Store, open_store
 

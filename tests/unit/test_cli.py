@@ -132,7 +132,8 @@ def test_first_chat_goes_on_when_the_persona_adapter_cannot_be_trained(
 ) -> None:
     """A broken checkpoint makes the training fail for real: `model setup` reports it as an
     error, while the chat's first-run setup warns and carries on with the base model."""
-    from companion import cli, model_setup
+    from companion import model_setup
+    from companion.cli import commands as cli
     from feedback.repo import open_store
 
     dest = config.paths.embedded_model_dir

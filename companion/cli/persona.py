@@ -11,29 +11,16 @@ import click
 import typer
 
 from companion import persona as P
-from companion.config import Config, ConfigError, ensure_file, load, set_value
+from companion.cli.common import fail, load_config
+from companion.config import ConfigError, set_value
 
 persona_app = typer.Typer(help="List, show, create, edit and pick personas.", no_args_is_help=True)
-
-
-def _config() -> Config:
-    try:
-        ensure_file()
-        return load().config
-    except ConfigError as e:
-        _fail(str(e))
-        raise  # unreachable
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"companion: {message}", err=True)
-    raise typer.Exit(1)
 
 
 @persona_app.command("list")
 def list_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List the personas; * marks the one new conversations use."""
-    cfg = _config()
+    cfg = load_config()
     rows = []
     for entry in P.list_personas(cfg.paths):
         try:
@@ -63,11 +50,11 @@ def show_cmd(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Print a persona (as TOML, or JSON with --json)."""
-    cfg = _config()
+    cfg = load_config()
     try:
         p = P.load(name, cfg.paths)
     except P.PersonaError as e:
-        _fail(str(e))
+        fail(str(e))
         return
     typer.echo(p.model_dump_json(indent=2) if as_json else P.to_toml(p), nl=as_json)
 
@@ -81,7 +68,7 @@ def _edit(path: Path) -> None:
     try:
         P.load_file(path)
     except P.PersonaError as e:
-        _fail(f"{e} (the file was kept; run the command again to fix it)")
+        fail(f"{e} (the file was kept; run the command again to fix it)")
 
 
 @persona_app.command("new")
@@ -96,12 +83,12 @@ def new_cmd(
     edit: Annotated[bool, typer.Option("--edit/--no-edit", help="Open it in $EDITOR.")] = True,
 ) -> None:
     """Create a persona in your personas folder (from a persona or a SillyTavern card)."""
-    cfg = _config()
+    cfg = load_config()
     try:
         base = P.load(source, cfg.paths)
         path = P.save(base, name, cfg.paths)
     except P.PersonaError as e:
-        _fail(str(e))
+        fail(str(e))
         return
     typer.echo(f"created {path}")
     if edit:
@@ -111,7 +98,7 @@ def new_cmd(
 @persona_app.command("edit")
 def edit_cmd(name: Annotated[str, typer.Argument(help="Persona name.")]) -> None:
     """Edit a persona; a built-in one is copied to your personas folder first."""
-    cfg = _config()
+    cfg = load_config()
     try:
         entry = P.find(name, cfg.paths)
         path = entry.path
@@ -119,7 +106,7 @@ def edit_cmd(name: Annotated[str, typer.Argument(help="Persona name.")]) -> None
             path = P.save(P.load_file(entry.path), name, cfg.paths)
             typer.echo(f"copied the built-in persona to {path}")
     except P.PersonaError as e:
-        _fail(str(e))
+        fail(str(e))
         return
     _edit(path)
 
@@ -127,12 +114,12 @@ def edit_cmd(name: Annotated[str, typer.Argument(help="Persona name.")]) -> None
 @persona_app.command("use")
 def use_cmd(name: Annotated[str, typer.Argument(help="Persona name.")]) -> None:
     """Use this persona for new conversations (sets chat.persona in the config file)."""
-    cfg = _config()
+    cfg = load_config()
     try:
         P.load(name, cfg.paths)
         P.find(name, cfg.paths)  # a name, not a file path: the config stores names
         file = set_value("chat.persona", name)
     except (P.PersonaError, ConfigError) as e:
-        _fail(str(e))
+        fail(str(e))
         return
     typer.echo(f"new conversations will use {name} ({file})")

@@ -8,20 +8,11 @@ from typing import Annotated
 
 import typer
 
-from companion.config import Config, ConfigError, ensure_file, load
+from companion.cli.common import fail, load_config
 
 safety_app = typer.Typer(
     help="The safety filter: install Detoxify, see its state.", no_args_is_help=True
 )
-
-
-def _config() -> Config:
-    try:
-        ensure_file()
-        return load().config
-    except ConfigError as e:
-        typer.echo(f"companion: {e}", err=True)
-        raise typer.Exit(1) from None
 
 
 @safety_app.command("install")
@@ -34,17 +25,13 @@ def install_cmd(
     """Download Detoxify's weights and tokenizer once, for offline use."""
     from companion.safety.detox import SafetyModelError, install, online
 
-    cfg = _config()
+    cfg = load_config()
     if source is None and not online():
-        typer.echo(
-            "companion: no network; copy a Detoxify .ckpt here and use --from FILE", err=True
-        )
-        raise typer.Exit(1)
+        fail("no network; copy a Detoxify .ckpt here and use --from FILE")
     try:
         ckpt, hf = install(cfg.paths.safety_dir, cfg.safety.detoxify_variant, source=source)
     except (SafetyModelError, OSError) as e:
-        typer.echo(f"companion: safety install failed: {e}", err=True)
-        raise typer.Exit(1) from None
+        fail(f"safety install failed: {e}")
     typer.echo(f"installed {ckpt} (tokenizer and config in {hf})")
 
 
@@ -53,7 +40,7 @@ def status_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
     """Say whether full Detoxify or the fallback filter is in use, and why. Exit 3: fallback."""
     from companion.safety.detox import load_classifier
 
-    cfg = _config()
+    cfg = load_config()
     clf = load_classifier(cfg.safety, cfg.paths)
     if as_json:
         typer.echo(json.dumps({"mode": clf.mode, "detail": clf.detail}))
@@ -74,12 +61,11 @@ def check_cmd(
     from companion import persona as persona_mod
     from companion.safety.pipeline import build_pipeline
 
-    cfg = _config()
+    cfg = load_config()
     try:
         p = persona_mod.load(persona or cfg.chat.persona, cfg.paths)
     except persona_mod.PersonaError as e:
-        typer.echo(f"companion: {e}", err=True)
-        raise typer.Exit(1) from None
+        fail(str(e))
     pipeline = build_pipeline(cfg.safety, cfg.paths)
     user_verdict = pipeline.check_user(user)
     verdict = pipeline.check_reply(user, text, p, user_intensity=user_verdict.scores["intensity"])

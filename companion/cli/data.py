@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from companion.cli.common import fail, first_line, load_config, open_store
+
 if TYPE_CHECKING:
     from companion.config import Config
-    from feedback.repo import Store
 
 db_app = typer.Typer(
     help="The feedback database: schema upgrades and backups.", no_args_is_help=True
@@ -28,11 +29,6 @@ db_app = typer.Typer(
 class ExportFormat(StrEnum):
     jsonl = "jsonl"
     markdown = "markdown"
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"companion: error: {message}", err=True)
-    return typer.Exit(1)
 
 
 @contextmanager
@@ -47,22 +43,10 @@ def _one_line_errors() -> Iterator[None]:
     try:
         yield
     except (ConfigError, DatabaseError, NotFound, ValueError, OSError) as e:
-        raise _fail(str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__) from e
+        fail(first_line(e))
     except SQLAlchemyError as e:
         detail = str(getattr(e, "orig", None) or e).strip().splitlines()
-        raise _fail(f"database: {detail[0] if detail else type(e).__name__}") from e
-
-
-def _config() -> Config:
-    from companion.config import load
-
-    return load().config
-
-
-def _store(config: Config) -> Store:
-    from feedback.repo import open_store
-
-    return open_store(config.database_url, backup_dir=config.paths.backups_dir)
+        fail(f"database: {detail[0] if detail else type(e).__name__}")
 
 
 def _where(config: Config) -> str:
@@ -80,7 +64,7 @@ def upgrade_cmd() -> None:
     from feedback.db import current_revision, head_revision, make_engine, migrate
 
     with _one_line_errors():
-        config = _config()
+        config = load_config()
         engine = make_engine(config.database_url)
         try:
             before = current_revision(engine)
@@ -102,7 +86,7 @@ def current_cmd() -> None:
     from feedback.db import current_revision, head_revision, make_engine
 
     with _one_line_errors():
-        config = _config()
+        config = load_config()
         engine = make_engine(config.database_url)
         try:
             current = current_revision(engine)
@@ -127,7 +111,7 @@ def backup_cmd(
     from feedback.db import backup, make_engine
 
     with _one_line_errors():
-        config = _config()
+        config = load_config()
         engine = make_engine(config.database_url)
         try:
             path = backup(engine, to or config.paths.backups_dir, label="manual")
@@ -155,7 +139,7 @@ def export_cmd(
 
     n = 0
     with _one_line_errors():
-        store = _store(_config())
+        store = open_store(load_config())
         try:
             if output is None:
                 export(store, sys.stdout, conversation, fmt.value)
@@ -181,7 +165,7 @@ def import_cmd(
     from feedback.transfer import import_jsonl
 
     with _one_line_errors():
-        store = _store(_config())
+        store = open_store(load_config())
         try:
             if str(file) == "-":
                 report = import_jsonl(store, sys.stdin)
@@ -213,13 +197,13 @@ def forget_cmd(
     from feedback.transfer import forget
 
     if (conversation is None) == (not all_):
-        raise _fail("give --conversation ID or --all")
+        fail("give --conversation ID or --all")
     if all_ and not yes:
         if not sys.stdin.isatty():
-            raise _fail("--all deletes every conversation; add --yes to confirm")
+            fail("--all deletes every conversation; add --yes to confirm")
         typer.confirm("Forget every conversation and all feedback?", abort=True)
     with _one_line_errors():
-        store = _store(_config())
+        store = open_store(load_config())
         try:
             counts = forget(store, conversation, everything=all_)
         finally:

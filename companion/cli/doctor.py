@@ -82,7 +82,7 @@ def run_checks() -> list[Check]:
             )
 
     try:
-        from companion.wiring import open_store
+        from companion.cli.common import open_store
 
         open_store(config)
         checks.append(Check("database", True, _redact(config.database_url)))

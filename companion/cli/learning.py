@@ -1,4 +1,4 @@
-"""Typer command functions for the learning side; companion/cli.py mounts them:
+"""Typer command functions for the learning side; companion/cli/commands.py mounts them:
 
     app.add_typer(data_app, name="data")
     app.add_typer(pairs_app, name="pairs")
@@ -8,7 +8,7 @@
     app.command("export-model")(export_model)
 
 Heavy imports (torch, transformers, trl, the store) happen inside the commands, so
-`companion --help` stays fast. Errors print one line to stderr and exit 1.
+`companion --help` stays fast. Errors print one line to stderr and exit 1 (`common.fail`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from companion.cli.common import fail, load_config, one_line_errors, store_or_fail
+from companion.config import Config
+
 if TYPE_CHECKING:
-    from companion.config import Config
+    from align.train import TrainProgress
+    from feedback.repo import Store
 
 data_app = typer.Typer(help="Prepare training data.", no_args_is_help=True)
 pairs_app = typer.Typer(help="Preference pairs built from your feedback.", no_args_is_help=True)
@@ -31,41 +35,11 @@ train_app = typer.Typer(help="Train adapters from data files.", no_args_is_help=
 adapters_app = typer.Typer(help="Trained adapter versions.", no_args_is_help=True)
 
 
-def _fail(msg: str) -> None:
-    typer.echo(f"error: {msg}", err=True)
-    raise typer.Exit(1)
+def _base_model(config: Config) -> Path:
+    from companion.model_setup import training_base
 
-
-def _config() -> Config:
-    from companion.config import ConfigError, ensure_file, load
-
-    try:
-        ensure_file()
-        cfg = load().config
-    except ConfigError as e:
-        _fail(str(e))
-        raise  # unreachable; for type checkers
-    cfg.paths.ensure()
-    return cfg
-
-
-def _store(config: Config) -> Any:
-    from companion.wiring import open_store
-
-    try:
-        return open_store(config)
-    except Exception as e:  # noqa: BLE001 - one line, whatever the database says
-        _fail(f"cannot open the database: {e}")
-
-
-def base_model_dir(config: Config, *, required: bool = True) -> Path:
-    """The configured base model, or the embedded SmolLM2 (which must be set up)."""
-    if config.model.base:
-        return Path(config.model.base)
-    d = config.paths.embedded_model_dir
-    if required and not (d / "config.json").is_file():
-        _fail(f"the base model is not set up at {d}; run: companion model setup")
-    return d
+    with one_line_errors():
+        return training_base(config)
 
 
 @contextmanager
@@ -74,10 +48,8 @@ def _errors() -> Iterator[None]:
     from align.retrain import RetrainBusy
     from align.train import TrainingError
 
-    try:
+    with one_line_errors(AdapterError, TrainingError, RetrainBusy, ValueError):
         yield
-    except (AdapterError, TrainingError, RetrainBusy, ValueError) as e:
-        _fail(str(e))
 
 
 class _ProgressBar:
@@ -95,7 +67,7 @@ class _ProgressBar:
         if self.bar is not None:
             self.bar.stop()
 
-    def __call__(self, p: Any) -> None:
+    def __call__(self, p: TrainProgress) -> None:
         if self.bar is None:
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -140,7 +112,7 @@ def data_clean(
     from align.clean import clean_file
 
     if not src.is_file():
-        _fail(f"{src}: no such file")
+        fail(f"{src}: no such file")
     _, report = clean_file(
         src, dst, max_tokens=max_tokens or None, scrub_personal_data=scrub, names=name or ()
     )
@@ -158,8 +130,8 @@ def pairs_build(
     """Build preference pairs from recorded feedback (incremental)."""
     from align.retrain import persona_system_prompt, sync_pairs
 
-    cfg = _config()
-    store = _store(cfg)
+    cfg = load_config()
+    store = store_or_fail(cfg)
     if rebuild:
         store.clear_pairs()
     n = sync_pairs(store, cfg.retrain, system_prompt=persona_system_prompt(cfg))
@@ -169,8 +141,8 @@ def pairs_build(
 @pairs_app.command("stats")
 def pairs_stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Counts of stored pairs by source and split."""
-    cfg = _config()
-    store = _store(cfg)
+    cfg = load_config()
+    store = store_or_fail(cfg)
     stats = {
         "total": store.count_pairs(),
         "train": store.count_pairs("train"),
@@ -198,9 +170,9 @@ def pairs_export(
     from align.retrain import trl_row
 
     if fmt not in ("trl", "jsonl"):
-        _fail(f"--format must be trl or jsonl, not {fmt!r}")
-    cfg = _config()
-    store = _store(cfg)
+        fail(f"--format must be trl or jsonl, not {fmt!r}")
+    cfg = load_config()
+    store = store_or_fail(cfg)
 
     def rows() -> Iterator[dict[str, Any]]:
         for p in store.iter_pairs(split):
@@ -227,20 +199,6 @@ def _train() -> None:
     """Train adapters from data files."""
 
 
-def persona_rows(persona: Any, system: str | None) -> list[dict[str, Any]]:
-    """A persona's own example dialogues as SFT samples."""
-    rows = []
-    for ex in getattr(persona, "example_dialogues", ()):
-        msgs = [
-            {"role": "user", "content": ex.user},
-            {"role": "assistant", "content": ex.assistant},
-        ]
-        if system:
-            msgs.insert(0, {"role": "system", "content": system})
-        rows.append({"messages": msgs})
-    return rows
-
-
 @train_app.command("sft")
 def train_sft(
     data: Annotated[
@@ -260,15 +218,16 @@ def train_sft(
     """Supervised fine-tuning of a LoRA adapter on dialogues (loss on assistant turns)."""
     from align.adapters import AdapterRegistry
     from align.clean import clean_file, with_system
+    from align.persona_data import persona_rows
     from align.train import TrainingArgs, check_qlora, summarize_curve, train
 
     with _errors():
         check_qlora(TrainingArgs(qlora=qlora))  # refuse before loading anything
-    cfg = _config()
+    cfg = load_config()
     samples: list[dict[str, Any]] = []
     for f in data or []:
         if not f.is_file():
-            _fail(f"{f}: no such file")
+            fail(f"{f}: no such file")
         kept, report = clean_file(f, max_tokens=cfg.retrain.max_length)
         typer.echo(f"{f}: " + report.summary())
         samples += [s for s in kept if "messages" in s]
@@ -279,14 +238,14 @@ def train_sft(
         try:
             p = persona_mod.load(persona, cfg.paths)
         except Exception as e:  # noqa: BLE001
-            _fail(str(e))
+            fail(str(e))
         system = persona_mod.system_prompt(p)
         samples += persona_rows(p, system)
     samples = with_system(samples, system)
     if not samples:
-        _fail("no training dialogues: give --data FILE and/or --persona NAME")
-    base = base_model_dir(cfg)
-    store = _store(cfg)
+        fail("no training dialogues: give --data FILE and/or --persona NAME")
+    base = _base_model(cfg)
+    store = store_or_fail(cfg)
     run_dir = cfg.paths.runs_dir / "sft-latest"
     args = TrainingArgs.from_config(
         cfg.retrain, learning_rate=lr or 2e-4, max_steps=max_steps, epochs=epochs, qlora=qlora
@@ -313,8 +272,8 @@ def adapters_list() -> None:
     """Adapter versions; * marks the active one."""
     from align.adapters import AdapterRegistry, versions_table
 
-    cfg = _config()
-    reg = AdapterRegistry(cfg.paths.adapters_dir, _store(cfg))
+    cfg = load_config()
+    reg = AdapterRegistry(cfg.paths.adapters_dir, store_or_fail(cfg))
     rows = versions_table(reg.list())
     if not rows:
         typer.echo("no adapters yet; the base model is serving")
@@ -329,12 +288,12 @@ def adapters_show(
     """Details and metrics of one adapter version."""
     from align.adapters import AdapterRegistry, describe
 
-    cfg = _config()
-    reg = AdapterRegistry(cfg.paths.adapters_dir, _store(cfg))
+    cfg = load_config()
+    reg = AdapterRegistry(cfg.paths.adapters_dir, store_or_fail(cfg))
     with _errors():
         info = reg.get(version) if version else reg.active()
     if info is None:
-        _fail("no adapter is active; give a version (companion adapters list)")
+        fail("no adapter is active; give a version (companion adapters list)")
     for k, v in describe(info):
         typer.echo(f"{k:<22} {v}")
 
@@ -348,8 +307,8 @@ def adapters_rollback(
     """Activate an earlier adapter version (or the base model)."""
     from align.adapters import AdapterRegistry
 
-    cfg = _config()
-    store = _store(cfg)
+    cfg = load_config()
+    store = store_or_fail(cfg)
     reg = AdapterRegistry(cfg.paths.adapters_dir, store)
     with _errors():
         info = reg.rollback(version)
@@ -357,7 +316,7 @@ def adapters_rollback(
     _swap(cfg, store)
 
 
-def _swap(cfg: Config, store: Any) -> str | None:
+def _swap(cfg: Config, store: Store) -> str | None:
     """Tell a running server about the active adapter; returns a note on failure."""
     try:
         return make_hot_swap(cfg, store)(Path())
@@ -367,22 +326,22 @@ def _swap(cfg: Config, store: Any) -> str | None:
         return note
 
 
-def make_hot_swap(cfg: Config, store: Any) -> Callable[[Path], None]:
+def make_hot_swap(cfg: Config, store: Store) -> Callable[[Path], None]:
     """The server-side hot swap: the store's active adapter goes live in the running server."""
 
     def hot_swap(_adapter_dir: Path) -> None:
-        from companion.wiring import hot_swap as swap
+        from companion.cli.wiring import hot_swap as swap
 
         typer.echo(swap(cfg, store), err=True)
 
     return hot_swap
 
 
-def make_after_merge(cfg: Config, store: Any) -> Callable[[str, Path], None]:
+def make_after_merge(cfg: Config, store: Store) -> Callable[[str, Path], None]:
     """Once merged (CPU), a second server on the merged weights takes over with no gap."""
 
     def after_merge(_version: str, _merged: Path) -> None:
-        from companion.wiring import hot_swap as swap
+        from companion.cli.wiring import hot_swap as swap
 
         typer.echo(swap(cfg, store, runtime=False), err=True)
 
@@ -412,15 +371,16 @@ def retrain(
     """Learn from your feedback: pairs → DPO (or KTO) → gate → promote → hot swap."""
     from align.retrain import RetrainOptions
     from align.retrain import retrain as run
+    from align.safety_probe import safety_scorer
 
     if nice:
         os.nice(10)
 
     if method not in (None, "auto", "dpo", "kto"):
-        _fail(f"--method must be auto, dpo or kto, not {method!r}")
-    cfg = _config()
-    store = _store(cfg)
-    base = base_model_dir(cfg, required=not dry_run)
+        fail(f"--method must be auto, dpo or kto, not {method!r}")
+    cfg = load_config()
+    store = store_or_fail(cfg)
+    base = cfg.paths.embedded_model_dir if dry_run else _base_model(cfg)
     opts = RetrainOptions(
         min_pairs=min_pairs,
         max_steps=max_steps,
@@ -446,29 +406,6 @@ def retrain(
         raise typer.Exit(1)
 
 
-def safety_scorer(cfg: Config) -> Callable[[list[str]], list[dict[str, float]]] | None:
-    """Toxicity + intensity scorer for the gate's safety probe, from companion.safety.
-
-    Returns None (probe skipped, and the report says so) when the scorer cannot be built.
-    """
-    try:
-        from companion.safety import intensity
-        from companion.safety.detox import load_classifier
-
-        classifier = load_classifier(cfg.safety, cfg.paths)
-    except Exception:  # noqa: BLE001
-        return None
-
-    def score(texts: list[str]) -> list[dict[str, float]]:
-        tox = classifier.predict(texts)
-        return [
-            {"toxicity": float(t.get("toxicity", 0.0)), "intensity": intensity.score(x).score}
-            for t, x in zip(tox, texts, strict=True)
-        ]
-
-    return score
-
-
 def export_model(
     merged: Annotated[
         Path | None, typer.Option("--merged", help="Write base+adapter as one checkpoint here.")
@@ -482,14 +419,14 @@ def export_model(
     from align.adapters import AdapterRegistry, export_adapter, merge_adapter
 
     if (merged is None) == (adapter is None):
-        _fail("give exactly one of --merged DIR or --adapter DIR")
-    cfg = _config()
-    reg = AdapterRegistry(cfg.paths.adapters_dir, _store(cfg))
+        fail("give exactly one of --merged DIR or --adapter DIR")
+    cfg = load_config()
+    reg = AdapterRegistry(cfg.paths.adapters_dir, store_or_fail(cfg))
     with _errors():
         info = reg.get(version) if version else reg.active()
     if info is None:
-        _fail("no adapter is active; give --version (companion adapters list)")
-    base = base_model_dir(cfg)
+        fail("no adapter is active; give --version (companion adapters list)")
+    base = _base_model(cfg)
     with _errors():
         if merged is not None:
             out = merge_adapter(base, info.path, merged)

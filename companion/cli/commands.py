@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from companion import __version__
+from companion.cli.common import ERROR_PREFIX, load_config
 from companion.config import Config, ConfigError, effective, ensure_file, load, set_value
 from companion.errors import CompanionError
 
@@ -37,11 +38,18 @@ app.add_typer(serve_app, name="serve")
 
 def _mount() -> None:
     """Commands that live with their concern; each module keeps heavy imports inside."""
-    from align.cli import adapters_app, data_app, export_model, pairs_app, retrain, train_app
-    from companion.ask import ask
-    from companion.persona_cli import persona_app
-    from companion.safety.cli import safety_app
-    from feedback.cli import db_app, export_cmd, forget_cmd, import_cmd
+    from companion.cli.ask import ask
+    from companion.cli.data import db_app, export_cmd, forget_cmd, import_cmd
+    from companion.cli.learning import (
+        adapters_app,
+        data_app,
+        export_model,
+        pairs_app,
+        retrain,
+        train_app,
+    )
+    from companion.cli.persona import persona_app
+    from companion.cli.safety import safety_app
 
     app.command("ask")(ask)
     app.add_typer(persona_app, name="persona")
@@ -59,13 +67,6 @@ def _mount() -> None:
 
 
 EXIT_NOT_READY = 3
-
-
-def load_config() -> Config:
-    ensure_file()
-    cfg = load().config
-    cfg.paths.ensure()
-    return cfg
 
 
 def _version(value: bool) -> None:
@@ -91,7 +92,7 @@ def chat(
     persona: Annotated[str | None, typer.Option(help="Persona for a new conversation.")] = None,
 ) -> None:
     """Open the chat (starts the local server when none is running)."""
-    from companion.wiring import open_store, run_chat
+    from companion.cli.wiring import open_store, run_chat
 
     cfg = load_config()
     store = open_store(cfg)
@@ -223,7 +224,7 @@ def _setup_persona_adapter(
 ) -> None:
     from align.bootstrap import default_args, ensure_starter_adapter, starter_version
     from align.train import TrainProgress
-    from companion.wiring import hot_swap, open_store
+    from companion.cli.wiring import hot_swap, open_store
 
     store = store or open_store(cfg)
     existing = starter_version(store)
@@ -283,7 +284,7 @@ def model_use(
 def model_show() -> None:
     """Print the base model, its size and the active adapter."""
     from companion import model_setup
-    from companion.wiring import active_adapter_name
+    from companion.cli.wiring import active_adapter_name
 
     cfg = load_config()
     if cfg.model.base:
@@ -311,7 +312,7 @@ def serve(
     """Start the local vLLM server in the background (or --foreground)."""
     if ctx.invoked_subcommand is not None:
         return
-    from companion.wiring import serve_background, serve_foreground
+    from companion.cli.wiring import serve_background, serve_foreground
 
     cfg = load_config()
     if foreground:
@@ -363,7 +364,7 @@ def serve_stop() -> None:
 @app.command()
 def doctor() -> None:
     """Check every part and print the command that fixes each missing one. Exit 3 if any."""
-    from companion.doctor import run_checks
+    from companion.cli.doctor import run_checks
 
     checks = run_checks()
     for check in checks:
@@ -382,7 +383,7 @@ def main() -> None:
     try:
         app()
     except CompanionError as e:
-        typer.echo(f"companion: error: {e}", err=True)
+        typer.echo(f"{ERROR_PREFIX}{e}", err=True)
         log_tail = getattr(e, "log_tail", None)
         if log_tail:
             typer.echo("last lines of the server log:", err=True)

@@ -1,25 +1,20 @@
-"""Builds the running pieces (store, server, engine, app) from a config, for the CLI."""
+"""The composition root: builds the running pieces (store, server, engine, retrain, app)
+from a config and wires them together. Only `companion.cli` imports `tui` and `align`."""
 
 from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from companion.cli.common import open_store
 from companion.config import Config
 from companion.server import AdapterRef, ServerManager, ServerState, StartProgress
 
 if TYPE_CHECKING:
     from companion.engine import Engine
     from feedback.repo import Store
-
-
-def open_store(config: Config) -> Store:
-    """The feedback store, migrated to the current schema (SQLite is backed up first)."""
-    from feedback.repo import open_store as open_feedback_store
-
-    return open_feedback_store(config.database_url, backup_dir=config.paths.backups_dir)
 
 
 def active_adapter(store: Store) -> AdapterRef | None:
@@ -154,9 +149,10 @@ def retrain_job(config: Config, store: Store) -> Callable[[RetrainReporter], str
     """`companion retrain` for the chat's command palette: runs in a worker thread."""
 
     def job(report: RetrainReporter) -> str:
-        from align.cli import base_model_dir, safety_scorer
         from align.retrain import retrain
+        from align.safety_probe import safety_scorer
         from align.train import TrainProgress
+        from companion.model_setup import training_base
 
         def progress(p: TrainProgress) -> None:
             loss = f", loss {p.loss:.3f}" if p.loss is not None else ""
@@ -166,20 +162,28 @@ def retrain_job(config: Config, store: Store) -> Callable[[RetrainReporter], str
         result = retrain(
             config,
             store,
-            base_model_dir=base_model_dir(config),
+            base_model_dir=training_base(config),
             hot_swap=lambda _dir: report(hot_swap(config, store), None),
             after_merge=lambda _v, _dir: report(hot_swap(config, store, runtime=False), None),
             scorer=safety_scorer(config),
             progress=progress,
         )
-        summary = result.summary().strip()
-        return summary.splitlines()[0] if summary else result.status
+        return outcome_line(result.status, result.version, result.reasons)
 
     return job
 
 
+def outcome_line(status: str, version: str | None, reasons: Sequence[str]) -> str:
+    """A retrain's result as the one line the app's notification shows."""
+    if version:
+        return f"retrain {status}: adapter {version} is live"
+    why = next((r.strip() for r in reasons if r.strip()), "")
+    return f"retrain {status}: {why.splitlines()[0]}" if why else f"retrain {status}"
+
+
 def run_chat(config: Config, *, persona: str | None = None, store: Store | None = None) -> None:
     from align.autoloop import LearningLoop
+    from companion.cli.startup import default_start
     from tui.app import make_app
 
     store = store or open_store(config)
@@ -187,6 +191,7 @@ def run_chat(config: Config, *, persona: str | None = None, store: Store | None 
         config,
         store=store,
         server=ServerManager(config),
+        start_server=default_start(config, store),
         retrain=retrain_job(config, store),
         persona=persona,
         learning=LearningLoop(config, store),

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
-from companion.config import Config, ConfigError, ensure_file, load
+from companion.cli.common import ERROR_PREFIX, load_config, one_line_errors, open_store
+from companion.config import Config
 
 if TYPE_CHECKING:  # the engine pulls in httpx and the safety stack: import it when asked
     from companion.engine import Engine
@@ -100,16 +101,16 @@ def render(result: AskResult, *, as_json: bool, out: TextIO, err: TextIO) -> int
     elif result.text:
         out.write(result.text.rstrip("\n") + "\n")
     if result.error:
-        err.write(f"companion: {result.error}\n")
+        err.write(f"{ERROR_PREFIX}{result.error}\n")
         return 1
     return 0
 
 
 def build_engine(config: Config, *, log: Callable[[str], None]) -> tuple[Engine, Any]:
     """Store, a running server, client, safety and token counter, wired into an Engine."""
-    from companion import wiring
+    from companion.cli import wiring
 
-    store = wiring.open_store(config)
+    store = open_store(config)
     started: list[bool] = []
 
     def progress(_line: str, _elapsed: float) -> None:
@@ -136,21 +137,15 @@ def ask(
 ) -> None:
     """Send one message and print the reply (recorded like any conversation)."""
     from companion import persona as persona_mod
-    from companion.errors import CompanionError
 
     def log(line: str) -> None:
         sys.stderr.write(line + "\n")
 
-    try:
-        ensure_file()
-        config = load().config
-        config.paths.ensure()
-        key = persona or config.chat.persona
+    config = load_config()
+    key = persona or config.chat.persona
+    with one_line_errors(persona_mod.PersonaError):
         persona_mod.load(key, config.paths)  # a bad persona is a one-line error, before any work
         engine, store = build_engine(config, log=log)
-    except (ConfigError, persona_mod.PersonaError, CompanionError) as e:
-        log(f"companion: {e}")
-        raise typer.Exit(1) from None
 
     async def go() -> AskResult:
         try:

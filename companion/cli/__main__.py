@@ -1,0 +1,3 @@
+from companion.cli.commands import main
+
+main()
