@@ -84,6 +84,14 @@ keys Enter; sleep 0.8                                 # pick it
 wait_for "1/2 ✓" 20
 keys C-q
 wait_for "SMOKE-EXITED" 30
+# A clean exit: between the app's last frame and our marker, nothing but the goodbye line
+# (no library noise such as nanobind's "leaked ..." report).
+after_quit=$(tmux capture-pane -p -S - -t "$SESSION" | sed -n '/^SMOKE-EXITED$/q;p' | tail -n 15)
+if printf '%s\n' "$after_quit" | grep -qiE 'leaked|Traceback|Warning'; then
+  echo "tui-smoke: the terminal after quitting shows library output:" >&2
+  printf '%s\n' "$after_quit" >&2
+  exit 1
+fi
 
 # Exactly these events in the database.
 "$PY" - <<'PYEOF'

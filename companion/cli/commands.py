@@ -87,6 +87,14 @@ def root(
         chat(persona=None)
 
 
+def block_triton() -> None:
+    """Keep triton out of this process. Nothing here runs GPU kernels, but transformers
+    imports torch._dynamo, which imports triton just to see whether it is installed, and
+    triton's nanobind extension then prints a screenful of "leaked instances" at exit.
+    torch treats the failed import as "no triton". The vLLM server is its own process."""
+    sys.modules.setdefault("triton", None)  # type: ignore[assignment]
+
+
 @app.command()
 def chat(
     persona: Annotated[str | None, typer.Option(help="Persona for a new conversation.")] = None,
@@ -94,6 +102,7 @@ def chat(
     """Open the chat (starts the local server when none is running)."""
     from companion.cli.wiring import open_store, run_chat
 
+    block_triton()
     cfg = load_config()
     store = open_store(cfg)
     if not cfg.model.base and not cfg.server.url:

@@ -149,3 +149,17 @@ def test_first_chat_goes_on_when_the_persona_adapter_cannot_be_trained(
 
     with pytest.raises(Exception):  # noqa: B017 - whatever transformers raises for it
         cli._setup_embedded(config)
+
+
+def test_chat_process_never_imports_triton() -> None:
+    """torch._dynamo probes for triton when transformers loads; in the chat that import left
+    nanobind's leak report on the terminal at every exit."""
+    code = (
+        "import sys; from companion.cli.commands import block_triton; block_triton(); "
+        "import torch, transformers; from transformers import AutoTokenizer; "
+        "import torch.utils._triton as t; "
+        "print(type(sys.modules.get('triton')).__name__, t.has_triton_package())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["NoneType", "False"]
+    assert "leaked" not in out.stderr
