@@ -8,6 +8,7 @@ torch, vLLM and Textual are imported inside commands so `companion --help` stays
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -106,9 +107,9 @@ def chat(
     cfg = load_config()
     store = open_store(cfg)
     if not cfg.model.base and not cfg.server.url:
-        # First run on a fresh machine: convert the model and train the persona adapter here,
-        # with progress in the terminal, so the first reply already comes from the fine-tune.
-        _setup_embedded(cfg, quiet=True, adapter_optional=True, store=store)
+        # First run on a fresh machine: only the conversion the server needs happens here;
+        # the persona adapter trains in the background once the chat is open.
+        _setup_embedded(cfg, quiet=True, persona_adapter=False, store=store)
     run_chat(cfg, persona=persona, store=store)
 
 
@@ -161,8 +162,13 @@ def model_setup_cmd(
     max_steps: Annotated[
         int, typer.Option(help="Cap the persona adapter's training steps (quick trials).")
     ] = -1,
+    nice: Annotated[
+        bool, typer.Option(help="Run at low CPU priority, so a chat stays responsive.")
+    ] = False,
 ) -> None:
     """Convert the embedded SmolLM2 GGUF to safetensors and train the persona adapter."""
+    if nice:
+        os.nice(10)
     cfg = load_config()
     _setup_embedded(cfg, force=force, persona_adapter=persona_adapter, max_steps=max_steps)
 
@@ -174,14 +180,12 @@ def _setup_embedded(
     persona_adapter: bool | None = None,
     max_steps: int = -1,
     quiet: bool = False,
-    adapter_optional: bool = False,
     store: Store | None = None,
 ) -> None:
-    """What a fresh machine needs before the first chat; each step is skipped once done.
+    """What a fresh machine needs; each step is skipped once done. The chat asks only for
+    the conversion (`persona_adapter=False`): the adapter then trains in the background.
 
     `quiet` says nothing when there was nothing to do (the chat's first-run check).
-    `adapter_optional`: a persona adapter that fails to train is reported, and the chat
-    goes on with the base model (a later `companion model setup` tries again).
     """
     from companion import model_setup
 
@@ -203,17 +207,7 @@ def _setup_embedded(
         typer.echo(f"embedded model ready: {dest}")
     wanted = cfg.model.persona_adapter if persona_adapter is None else persona_adapter
     if wanted and not cfg.model.base:
-        try:
-            _setup_persona_adapter(cfg, dest, store, max_steps=max_steps, quiet=quiet)
-        except Exception as e:  # noqa: BLE001 - only when optional; re-raised otherwise
-            if not adapter_optional:
-                raise
-            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            typer.echo(
-                f"companion: warning: the persona adapter was not trained ({reason}); "
-                "chatting with the base model. `companion model setup` tries again.",
-                err=True,
-            )
+        _setup_persona_adapter(cfg, dest, store, max_steps=max_steps, quiet=quiet)
 
 
 def _quiet_transformers() -> None:

@@ -183,10 +183,13 @@ def outcome_line(status: str, version: str | None, reasons: Sequence[str]) -> st
 
 def run_chat(config: Config, *, persona: str | None = None, store: Store | None = None) -> None:
     from align.autoloop import LearningLoop
+    from align.starter_job import WithPersonaTraining
     from companion.cli.startup import default_start
     from tui.app import make_app
 
     store = store or open_store(config)
+    learning = WithPersonaTraining(LearningLoop(config, store), config, store)
+    learning.start()
     app = make_app(
         config,
         store=store,
@@ -194,7 +197,7 @@ def run_chat(config: Config, *, persona: str | None = None, store: Store | None 
         start_server=default_start(config, store),
         retrain=retrain_job(config, store),
         persona=persona,
-        learning=LearningLoop(config, store),
+        learning=learning,
     )
     app.run()
     sys.exit(app.return_code or 0)
