@@ -39,28 +39,28 @@ class ServerConfig(_Section):
     """API key for `url`. A local server gets a random key of its own."""
     host: str = "127.0.0.1"
     """Interface the local server binds to."""
-    port: int = Field(0, ge=0, le=65535)
+    port: int = Field(default=0, ge=0, le=65535)
     """Port of the local server; 0 picks a free one."""
     dtype: str = "auto"
     """Weights dtype; auto is bfloat16 on CPU (faster than float32 there: see
     docs/benchmarks.md) and vLLM's choice on GPU."""
-    max_model_len: int = Field(2048, ge=128)
+    max_model_len: int = Field(default=2048, ge=128)
     """Context length the server allows, in tokens."""
-    kv_cache_gib: int | None = Field(None, ge=1)
+    kv_cache_gib: int | None = Field(default=None, ge=1)
     """CPU KV-cache size in GiB; unset sizes it from available memory."""
     cpu_threads: str | None = None
     """CPU cores vLLM binds to (e.g. "0-1"); unset uses every core."""
-    gpu_memory_utilization: float = Field(0.85, gt=0, le=1)
+    gpu_memory_utilization: float = Field(default=0.85, gt=0, le=1)
     """Share of GPU memory vLLM may use (GPU only)."""
     enable_lora: bool = True
     """Serve with LoRA enabled so adapters can be hot-swapped at runtime."""
-    max_lora_rank: int = Field(64, ge=1)
+    max_lora_rank: int = Field(default=64, ge=1)
     """Largest LoRA rank the server accepts."""
     merge_on_cpu: bool = True
     """On CPU, serve base+adapter as one merged checkpoint (LoRA serving triples TTFT there)."""
     prefix_caching: bool = True
     """Reuse the KV cache of the shared persona prompt across turns."""
-    startup_timeout_s: float = Field(300, gt=0)
+    startup_timeout_s: float = Field(default=300, gt=0)
     """How long to wait for a starting server to become healthy."""
     extra_args: list[str] = []
     """Further arguments passed to vLLM as they are."""
@@ -85,19 +85,19 @@ class DatabaseConfig(_Section):
 class ChatConfig(_Section):
     persona: str = "default"
     """Persona used for new conversations."""
-    n_alternatives: int = Field(3, ge=1, le=8)
+    n_alternatives: int = Field(default=3, ge=1, le=8)
     """How many candidates 'ask for several' generates."""
-    temperature: float = Field(0.8, ge=0, le=2)
-    top_p: float = Field(0.95, gt=0, le=1)
-    max_tokens: int = Field(384, ge=1)
+    temperature: float = Field(default=0.8, ge=0, le=2)
+    top_p: float = Field(default=0.95, gt=0, le=1)
+    max_tokens: int = Field(default=384, ge=1)
     """Longest reply, in tokens."""
-    request_timeout_s: float = Field(120, gt=0)
-    break_reminder_minutes: int = Field(0, ge=0)
+    request_timeout_s: float = Field(default=120, gt=0)
+    break_reminder_minutes: int = Field(default=0, ge=0)
     """Suggest a break after this many minutes of continuous chat; 0 turns it off."""
     keys: dict[str, str] = {}
     """Key binding overrides, action name -> key (e.g. rate_up = "plus")."""
     theme: str = "textual-dark"
-    history_page: int = Field(20, ge=2)
+    history_page: int = Field(default=20, ge=2)
     """Messages shown when a conversation opens; earlier ones come in pages of this many as
     you scroll to the top (each message on screen costs the layout of every frame)."""
 
@@ -126,9 +126,9 @@ class SafetyConfig(_Section):
     """Per-label Detoxify thresholds; a reply over any of them is blocked."""
     blocklist: list[str] = []
     """Words or phrases never shown (case-insensitive, whole words)."""
-    intensity_margin: float = Field(0.25, ge=0, le=1)
+    intensity_margin: float = Field(default=0.25, ge=0, le=1)
     """A reply may be at most this much more intense than the user's own message."""
-    max_regenerations: int = Field(2, ge=0, le=5)
+    max_regenerations: int = Field(default=2, ge=0, le=5)
     """Calmer retries before a reply is softened deterministically."""
 
     @field_validator("thresholds")
@@ -150,26 +150,26 @@ class RetrainConfig(_Section):
     auto: bool = False
     """Retrain in the background (a low-priority process) after `auto_after_pairs` new
     pairs; the chat says when the new persona is live."""
-    auto_after_pairs: int = Field(50, ge=1)
-    pairs_every_events: int = Field(10, ge=1)
+    auto_after_pairs: int = Field(default=50, ge=1)
+    pairs_every_events: int = Field(default=10, ge=1)
     """Build pairs in the background after this many ratings/choices (and whenever a
     conversation ends)."""
-    min_pairs: int = Field(8, ge=1)
+    min_pairs: int = Field(default=8, ge=1)
     """Fewer pairs than this: KTO on thumbs, or no training."""
     method: Literal["auto", "dpo", "kto"] = "auto"
-    learning_rate: float = Field(2e-4, gt=0)
+    learning_rate: float = Field(default=2e-4, gt=0)
     """DPO/KTO learning rate for the LoRA adapter (bench/learning_loop.py measured with it)."""
-    beta: float = Field(0.1, gt=0)
-    epochs: float = Field(2.0, gt=0)
+    beta: float = Field(default=0.1, gt=0)
+    epochs: float = Field(default=2.0, gt=0)
     max_steps: int = -1
-    batch_size: int = Field(4, ge=1)
-    max_length: int = Field(1024, ge=64)
-    lora_r: int = Field(16, ge=1)
-    lora_alpha: int = Field(32, ge=1)
-    lora_dropout: float = Field(0.05, ge=0, lt=1)
+    batch_size: int = Field(default=4, ge=1)
+    max_length: int = Field(default=1024, ge=64)
+    lora_r: int = Field(default=16, ge=1)
+    lora_alpha: int = Field(default=32, ge=1)
+    lora_dropout: float = Field(default=0.05, ge=0, lt=1)
     lora_targets: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj"]
-    holdout_fraction: float = Field(0.2, ge=0, lt=1)
-    gate_margin: float = Field(0.0, ge=0)
+    holdout_fraction: float = Field(default=0.2, ge=0, lt=1)
+    gate_margin: float = Field(default=0.0, ge=0)
     """The new adapter may be at most this much worse on holdout accuracy and still promoted."""
     learn_from_safety: bool = False
     """Also train on softened ≻ raw pairs so the model learns the safety filter."""

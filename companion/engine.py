@@ -9,7 +9,8 @@ instruction (``safety.max_regenerations`` times), then softened (too intense) or
 Stopping (the consumer closes or cancels the stream) keeps the checked text, marked stopped; a
 server that dies keeps it marked interrupted.
 
-Events are small frozen dataclasses; the TUI and ``companion ask`` consume them.
+The events it yields live in ``companion.events`` (re-exported here), the state of the
+candidates being drafted in ``companion.draft``; this module is the orchestration.
 """
 
 from __future__ import annotations
@@ -19,13 +20,23 @@ import logging
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from companion import persona as persona_mod
 from companion.client import ChatClient, ClientError, RequestTimeout, ServerDiedMidStream
 from companion.config import Config
+from companion.draft import Slot, Turn, calmest
 from companion.errors import CompanionError
+from companion.events import (
+    CandidateReady,
+    EngineEvent,
+    ReplyDone,
+    ReplyFailed,
+    ReplyReset,
+    ReplyStarted,
+    SafetyNotice,
+    TextDelta,
+)
 from companion.persona import Persona, PersonaError
 from companion.prompt import ChatMessage, PromptTooLong, TokenCounter, build_messages
 from companion.safety.pipeline import SafetyPipeline, Verdict
@@ -33,79 +44,25 @@ from companion.safety.sentences import take_sentences
 from companion.server import Endpoint
 
 if TYPE_CHECKING:  # storage is injected; importing it here would load SQLAlchemy early
+    from feedback.models import Candidate, Choice, Conversation, Message
     from feedback.repo import Store
 
+__all__ = [
+    "CALMER",
+    "KINDER",
+    "CandidateReady",
+    "Engine",
+    "EngineEvent",
+    "ReplyDone",
+    "ReplyFailed",
+    "ReplyReset",
+    "ReplyStarted",
+    "SafetyNotice",
+    "TextDelta",
+    "calmest",
+]
+
 log = logging.getLogger(__name__)
-
-# --- events ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ReplyStarted:
-    user_message_id: int | None
-    """None for a regeneration (no new user message)."""
-    message_id: int
-    """The assistant message the candidates belong to."""
-
-
-@dataclass(frozen=True, slots=True)
-class TextDelta:
-    """Checked text to append to the reply on screen (candidate `index`, 0 is the live one)."""
-
-    text: str
-    index: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ReplyReset:
-    """Clear the reply on screen: what was shown is being regenerated or replaced."""
-
-    reason: str
-    index: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class SafetyNotice:
-    """A safety decision the user may want to know about (softened, regenerated, crisis)."""
-
-    text: str
-    kind: str
-    action: str
-    index: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class CandidateReady:
-    index: int
-    candidate_id: int
-    text: str
-    safety_action: str
-
-
-@dataclass(frozen=True, slots=True)
-class ReplyDone:
-    message_id: int
-    candidate_ids: tuple[int, ...]
-    shown_candidate_id: int | None
-    ttft_ms: float | None
-    tokens_per_s: float | None
-    status: str = "complete"
-
-
-@dataclass(frozen=True, slots=True)
-class ReplyFailed:
-    """The reply could not be (fully) generated. `reason` is one line for the user; text that
-    had passed the checks is kept on the message (status interrupted)."""
-
-    reason: str
-    message_id: int | None = None
-    error: BaseException | None = field(default=None, compare=False)
-
-
-EngineEvent = (
-    ReplyStarted | TextDelta | ReplyReset | SafetyNotice | CandidateReady | ReplyDone | ReplyFailed
-)
-
 
 CALMER = (
     "Important: answer again more calmly. Use plain, gentle sentences: no exclamation marks, "
@@ -117,104 +74,6 @@ KINDER = (
     "Support the user's friendships and life outside this chat, and never make them feel "
     "guilty for leaving."
 )
-
-
-# --- one candidate being generated -------------------------------------------------------
-
-
-@dataclass
-class _Slot:
-    index: int
-    live: bool
-    """Streamed to the screen as it is checked (candidate 0)."""
-    shown: list[str] = field(default_factory=list)
-    raw: list[str] = field(default_factory=list)
-    pending: str = ""
-    verdicts: list[Verdict] = field(default_factory=list)
-    failed: Verdict | None = None
-    replaced: Verdict | None = None
-    finished: bool = False
-    softened: bool = False
-    attempts: int = 0
-    steering: str | None = None
-    tokens: int = 0
-    started_at: float = 0.0
-    first_at: float | None = None
-    last_at: float | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.finished or self.failed is not None or self.replaced is not None
-
-    @property
-    def text(self) -> str:
-        return self.replaced.final if self.replaced else "".join(self.shown)
-
-    @property
-    def raw_text(self) -> str:
-        return "".join(self.raw) + self.pending
-
-    @property
-    def action(self) -> str:
-        if self.replaced:
-            return "replaced"
-        if self.softened:
-            return "softened"
-        return "regenerated" if self.attempts else "none"
-
-    def retry(self, steering: str) -> None:
-        self.shown, self.raw, self.pending, self.verdicts = [], [], "", []
-        self.failed = self.replaced = None
-        self.finished = self.softened = False
-        self.tokens, self.first_at, self.last_at = 0, None, None
-        self.attempts += 1
-        self.steering = steering
-
-    def safety_summary(self, mode: str) -> dict[str, Any]:
-        """The worst score per label over the checked sentences, and why anything changed."""
-        scores: dict[str, float] = {}
-        for v in self.verdicts:
-            for k, x in v.scores.items():
-                scores[k] = round(max(scores.get(k, 0.0), float(x)), 4)
-        thresholds = self.verdicts[-1].thresholds if self.verdicts else {}
-        reasons = [r for v in self.verdicts for r in v.reasons]
-        return {
-            "scores": scores,
-            "thresholds": thresholds,
-            "mode": mode,
-            "reasons": reasons[:20],
-            "attempts": self.attempts,
-        }
-
-    def latency(self) -> dict[str, Any]:
-        if self.first_at is None or self.last_at is None:
-            return {}
-        span = self.last_at - self.first_at
-        return {
-            "ttft_ms": round((self.first_at - self.started_at) * 1000, 1),
-            "total_ms": round((self.last_at - self.started_at) * 1000, 1),
-            "tokens": self.tokens,
-            "tokens_per_s": round((self.tokens - 1) / span, 2) if span > 0 else None,
-        }
-
-
-@dataclass
-class _Turn:
-    """Everything one reply (or regeneration) needs, and what it produced."""
-
-    conversation_id: int
-    message_id: int
-    user_message_id: int
-    user_text: str
-    user_intensity: float
-    persona: Persona
-    prompt: list[ChatMessage]
-    n: int
-    adapter: str | None
-    started: float
-    first_shown_ms: float | None = None
-    events: list[tuple[int, Verdict, str, str | None]] = field(default_factory=list)
-    """(slot index, verdict, action, original text) for the safety log."""
 
 
 # --- the engine --------------------------------------------------------------------------
@@ -304,32 +163,34 @@ class Engine:
             return
         user = await asyncio.to_thread(store.get_message, msg.parent_id)
         conv = await asyncio.to_thread(store.get_conversation, msg.conversation_id)
+        assert user is not None and conv is not None  # a reply's parent and conversation stay
         await asyncio.to_thread(lambda: store.update_message(message_id, status="generating"))
         yield ReplyStarted(None, message_id)
         async with aclosing(self._answer(conv, user, message_id, n)) as events:
             async for ev in events:
                 yield ev
 
-    async def choose(self, message_id: int, candidate_id: int) -> Any:
+    async def choose(self, message_id: int, candidate_id: int) -> Choice:
         """The user picked an alternative: it becomes the history (a Choice is recorded)."""
         return await asyncio.to_thread(self.store.choose, message_id, candidate_id)
 
     # -- one answer -----------------------------------------------------------------------
 
     async def _answer(
-        self, conv: Any, user: Any, message_id: int, n: int
+        self, conv: Conversation, user: Message, message_id: int, n: int
     ) -> AsyncGenerator[EngineEvent, None]:
         store = self.store
         started = self.clock()
+        conv_id, user_id = _id(conv.id), _id(user.id)
         check = await asyncio.to_thread(self.safety.check_user, user.text)
         if check.action == "crisis":
-            async for ev in self._crisis(conv.id, user, message_id, check):
+            async for ev in self._crisis(conv_id, user, message_id, check):
                 yield ev
             return
         try:
             persona = self._load_persona(conv.persona)
-            history = await asyncio.to_thread(self._history, user.id, persona)
-            notes = self._memory_notes(conv.id) if self._memory_notes else None
+            history = await asyncio.to_thread(self._history, user_id, persona)
+            notes = self._memory_notes(conv_id) if self._memory_notes else None
             prompt = build_messages(
                 persona,
                 history,
@@ -341,10 +202,10 @@ class Engine:
             await asyncio.to_thread(lambda: store.update_message(message_id, status="interrupted"))
             yield ReplyFailed(str(e), message_id, e)
             return
-        turn = _Turn(
-            conv.id,
+        turn = Turn(
+            conv_id,
             message_id,
-            user.id,
+            user_id,
             user.text,
             float(check.scores["intensity"]),
             persona,
@@ -368,11 +229,11 @@ class Engine:
         return out
 
     async def _crisis(
-        self, conversation_id: int, user: Any, message_id: int, check: Verdict
+        self, conversation_id: int, user: Message, message_id: int, check: Verdict
     ) -> AsyncGenerator[EngineEvent, None]:
         store = self.store
 
-        def record() -> Any:
+        def record() -> Candidate:
             cand = store.add_candidate(
                 message_id,
                 check.final,
@@ -394,7 +255,7 @@ class Engine:
             store.update_message(message_id, status="complete")
             return cand
 
-        cand = await asyncio.to_thread(record)
+        cand_id = _id((await asyncio.to_thread(record)).id)
         yield SafetyNotice(
             "Your message sounded like you might be in crisis, so support resources are shown "
             "instead of a generated reply.",
@@ -402,11 +263,11 @@ class Engine:
             "replaced",
         )
         yield TextDelta(check.final)
-        yield CandidateReady(0, cand.id, check.final, "none")
-        yield ReplyDone(message_id, (cand.id,), cand.id, None, None)
+        yield CandidateReady(0, cand_id, check.final, "none")
+        yield ReplyDone(message_id, (cand_id,), cand_id, None, None)
 
-    async def _generate(self, turn: _Turn) -> AsyncGenerator[EngineEvent, None]:
-        slots = [_Slot(i, live=i == 0) for i in range(turn.n)]
+    async def _generate(self, turn: Turn) -> AsyncGenerator[EngineEvent, None]:
+        slots = [Slot(i, live=i == 0) for i in range(turn.n)]
         todo = list(slots)
         status = "complete"
         failure: ClientError | None = None
@@ -474,7 +335,7 @@ class Engine:
         )
 
     async def _round(
-        self, turn: _Turn, todo: list[_Slot], last: bool
+        self, turn: Turn, todo: list[Slot], last: bool
     ) -> AsyncGenerator[EngineEvent, None]:
         """One request for the unsettled slots; yields the released text."""
         chat = self.config.chat
@@ -523,9 +384,7 @@ class Engine:
                 async for ev in self._flush(turn, slot, last):
                     yield ev
 
-    async def _flush(
-        self, turn: _Turn, slot: _Slot, last: bool
-    ) -> AsyncGenerator[EngineEvent, None]:
+    async def _flush(self, turn: Turn, slot: Slot, last: bool) -> AsyncGenerator[EngineEvent, None]:
         rest, slot.pending = slot.pending, ""
         if rest:
             for ev in await self._gate(turn, slot, rest, last):
@@ -533,7 +392,7 @@ class Engine:
         if not slot.done:
             slot.finished = True
 
-    async def _gate(self, turn: _Turn, slot: _Slot, sentence: str, last: bool) -> list[EngineEvent]:
+    async def _gate(self, turn: Turn, slot: Slot, sentence: str, last: bool) -> list[EngineEvent]:
         """Check one sentence; release it, or fail/soften/replace the slot."""
         slot.raw.append(sentence)
         if sentence.strip():
@@ -577,13 +436,13 @@ class Engine:
     # -- recording ------------------------------------------------------------------------
 
     def _record(
-        self, turn: _Turn, slots: Sequence[_Slot], status: str
+        self, turn: Turn, slots: Sequence[Slot], status: str
     ) -> list[tuple[int, int, bool]]:
         """Store candidates, the shown one, the status and the safety log (synchronous, so it
         also runs while a stopped stream is being closed). Returns (index, id, shown)."""
         store = self.store
         chat = self.config.chat
-        recorded: list[tuple[_Slot, Any]] = []
+        recorded: list[tuple[Slot, int]] = []  # (slot, candidate id)
         for slot in slots:
             text = slot.text
             if not text.strip() and status != "complete":
@@ -608,15 +467,14 @@ class Engine:
                 safety_action=slot.action,
                 latency=slot.latency(),
             )
-            recorded.append((slot, cand))
+            recorded.append((slot, _id(cand.id)))
         chosen = calmest([(s.action, s.text, s.index) for s, _ in recorded])
         shown_id = None
         if chosen is not None:
-            slot, cand = next((s, c) for s, c in recorded if s.index == chosen)
-            store.show_candidate(turn.message_id, cand.id)
-            shown_id = cand.id
+            shown_id = next(c for s, c in recorded if s.index == chosen)
+            store.show_candidate(turn.message_id, shown_id)
         store.update_message(turn.message_id, status=status)
-        by_index = {s.index: c.id for s, c in recorded}
+        by_index = {s.index: c for s, c in recorded}
         for index, verdict, action, original in turn.events:
             store.record_safety_event(
                 turn.conversation_id,
@@ -629,21 +487,7 @@ class Engine:
                 original_text=original,
                 final_text=verdict.final if action != "regenerated" else None,
             )
-        return [(s.index, c.id, c.id == shown_id) for s, c in recorded]
-
-
-_RANK = {"none": 0, "regenerated": 0, "softened": 1, "replaced": 2}
-
-
-def calmest(candidates: Sequence[tuple[str, str, int]]) -> int | None:
-    """Index of the candidate to show: unchanged ones before softened before replaced, then
-    the lowest intensity, then the first. Input: (safety action, text, index). Pure."""
-    if not candidates:
-        return None
-    from companion.safety.intensity import score
-
-    best = min(candidates, key=lambda c: (_RANK.get(c[0], 3), score(c[1]).score, c[2]))
-    return best[2]
+        return [(s.index, c, c == shown_id) for s, c in recorded]
 
 
 def _active_version(store: Store) -> str | None:
@@ -651,4 +495,9 @@ def _active_version(store: Store) -> str | None:
         active = store.active_adapter()
     except Exception:  # noqa: BLE001 - a broken adapter table must not stop a reply
         return None
-    return getattr(active, "version", None)
+    return active.version if active is not None else None
+
+
+def _id(row_id: int | None) -> int:
+    assert row_id is not None  # committed rows have ids
+    return row_id

@@ -76,7 +76,7 @@ def convert_gguf(gguf: Path, dest: Path, *, progress: Progress = _noop) -> Path:
         cfg = gguf_model.config
         if hasattr(cfg, "quantization_config"):
             del cfg.quantization_config
-        model = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32)
+        model = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32)  # type: ignore[no-untyped-call]
         model.load_state_dict(gguf_model.state_dict())
         del gguf_model
         progress("writing safetensors", 4, total)

@@ -6,20 +6,28 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import events, on, work
 from textual.app import App
+from textual.notifications import SeverityLevel
 
 from companion.config import Config
 from tui import heap, keys, messages
 from tui import state as ui_state
 from tui.backend import Backend
 from tui.commands import CompanionCommands
-from tui.screens.chat import ChatScreen, RetrainJob, StartServer
+from tui.ports import LearningLoop, LearningNotice, RetrainJob, StartServer
+from tui.screens.chat import ChatScreen
 from tui.screens.help import HelpScreen
 from tui.screens.retrain import RetrainScreen
 from tui.screens.welcome import WelcomeScreen
+
+if TYPE_CHECKING:
+    from companion.engine import Engine
+    from companion.persona import Persona
+    from companion.server import ServerManager
+    from feedback.repo import Store
 
 
 class CompanionApp(App[None]):
@@ -33,13 +41,13 @@ class CompanionApp(App[None]):
         config: Config,
         *,
         backend: Backend,
-        server: Any = None,
+        server: ServerManager | None = None,
         start_server: StartServer | None = None,
         retrain: RetrainJob | None = None,
         clock: Callable[[], float] = time.monotonic,
         state_path: Path | None = None,
         persona: str | None = None,
-        learning: Any = None,
+        learning: LearningLoop | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -129,9 +137,13 @@ class CompanionApp(App[None]):
             except Exception:  # noqa: BLE001 - never block quitting; the next build catches up
                 pass
         # An engine this app built (through start_server) owns an HTTP client: close it.
-        client = getattr(self.backend.engine, "client", None)
-        if self.start_server is not None and client is not None:
-            await client.aclose()
+        engine = self.backend.engine
+        if self.start_server is not None and engine is not None:
+            await engine.client.aclose()
+
+    @on(messages.PositionChanged)
+    def _position_changed(self, event: messages.PositionChanged) -> None:
+        self.remember_position(event.conversation_id, event.leaf_id)
 
     def remember_position(self, conversation_id: int | None, leaf_id: int | None) -> None:
         """Resume where the user left off next time."""
@@ -184,8 +196,9 @@ class CompanionApp(App[None]):
         if notice is not None:
             self._learning_notice(notice, False)
 
-    def _learning_notice(self, notice: Any, running: bool) -> None:
-        self.notify(notice.text, severity=notice.severity, timeout=15)
+    def _learning_notice(self, notice: LearningNotice, running: bool) -> None:
+        severity = cast(SeverityLevel, notice.severity)  # information / warning / error
+        self.notify(notice.text, severity=severity, timeout=15)
         self.chat.post_message(messages.LearningChanged(running))
 
     # -- actions ---------------------------------------------------------------------------
@@ -266,16 +279,16 @@ def _keyed(persona_mod: Any, config: Config) -> list[tuple[str, Any]]:
 def make_app(
     config: Config,
     *,
-    store: Any,
-    engine: Any = None,
-    server: Any = None,
+    store: Store,
+    engine: Engine | None = None,
+    server: ServerManager | None = None,
     start_server: StartServer | None = None,
     retrain: RetrainJob | None = None,
-    personas: Callable[[], Sequence[tuple[str, Any]]] | None = None,
-    load_persona: Callable[[str], Any] | None = None,
+    personas: Callable[[], Sequence[tuple[str, Persona]]] | None = None,
+    load_persona: Callable[[str], Persona] | None = None,
     persona: str | None = None,
     clock: Callable[[], float] = time.monotonic,
-    learning: Any = None,
+    learning: LearningLoop | None = None,
 ) -> CompanionApp:
     """The chat app.
 

@@ -4,22 +4,21 @@ the plain views the widgets show. Synchronous methods are called from thread wor
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
-from tui.view import CandidateView, ConversationView, TurnView
+from tui.view import CandidateView, ConversationView, Role, TurnView
 
-EngineEvent = Any
+if TYPE_CHECKING:  # the real types; the TUI gets the objects through its constructor
+    from companion.engine import Engine
+    from companion.events import EngineEvent
+    from companion.persona import Persona
+    from feedback.models import Candidate, Conversation, Message, Rating, SafetyEvent
+    from feedback.repo import Store
 
-
-@dataclass(frozen=True)
-class StreamStats:
-    ttft_ms: float | None = None
-    """The server's time to first token, as the engine measured it."""
-    tok_s: float | None = None
-    first_paint_ms: float | None = None
-    """Our Enter → first token on screen (bench/tui.py compares the two)."""
+PersonaList = Callable[[], Sequence[tuple[str, "Persona"]]]
+"""(key, Persona) for every persona the user can pick."""
 
 
 @dataclass(frozen=True)
@@ -31,15 +30,16 @@ class PersonaInfo:
 
 
 class Backend:
-    """Adapter over `feedback.repo.Store` and `companion.engine.Engine`."""
+    """Adapter over `feedback.repo.Store` and `companion.engine.Engine`. The engine is None
+    until the server is up (the chat screen sets it then)."""
 
     def __init__(
         self,
-        engine: Any,
-        store: Any,
+        engine: Engine | None,
+        store: Store,
         *,
-        personas: Callable[[], Sequence[tuple[str, Any]]] | None = None,
-        load_persona: Callable[[str], Any] | None = None,
+        personas: PersonaList | None = None,
+        load_persona: Callable[[str], Persona] | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
@@ -58,12 +58,7 @@ class Backend:
                 except Exception:  # a broken persona file must not take the chat down
                     p = None
                 if p is not None:
-                    info = PersonaInfo(
-                        name,
-                        getattr(p, "name", name) or name,
-                        getattr(p, "greeting", "") or "",
-                        getattr(p, "description", "") or "",
-                    )
+                    info = PersonaInfo(name, p.name or name, p.greeting, p.description)
             self._persona_cache[name] = info
         return self._persona_cache[name]
 
@@ -78,15 +73,15 @@ class Backend:
             return []
         out = []
         for key, p in self._list_personas():
-            about = " ".join((getattr(p, "description", "") or "").split())
+            about = " ".join(p.description.split())
             out.append((key, f"{p.name}: {about[:60]}" if about else p.name))
         return out
 
     # -- conversations --------------------------------------------------------------------------
 
     @staticmethod
-    def _conv(c: Any) -> ConversationView:
-        return ConversationView(id=c.id, title=c.title or "", persona=c.persona or "")
+    def _conv(c: Conversation) -> ConversationView:
+        return ConversationView(id=_id(c.id), title=c.title or "", persona=c.persona or "")
 
     def conversations(self, query: str = "") -> list[ConversationView]:
         rows = self.store.list_conversations(search=query or None)
@@ -115,7 +110,7 @@ class Backend:
         best = message_id
         frontier = [message_id]
         while frontier:
-            nxt = [c.id for m in frontier for c in self.store.children(m)]
+            nxt = [_id(c.id) for m in frontier for c in self.store.children(m)]
             if nxt:
                 best = max(best, *nxt)
             frontier = nxt
@@ -123,7 +118,9 @@ class Backend:
 
     # -- messages ---------------------------------------------------------------------------
 
-    def _candidate(self, c: Any, rating: Any, events: Sequence[Any]) -> CandidateView:
+    def _candidate(
+        self, c: Candidate, rating: Rating | None, events: Sequence[SafetyEvent]
+    ) -> CandidateView:
         details = ""
         action = c.safety_action if c.safety_action not in ("", "none") else None
         mine = [e for e in events if e.candidate_id == c.id]
@@ -132,9 +129,9 @@ class Backend:
         if action:
             details = self._details(c, mine)
         return CandidateView(
-            id=c.id,
+            id=_id(c.id),
             text=c.text,
-            rating=getattr(rating, "value", None),
+            rating=rating.value if rating is not None else None,
             reason=_reason_text(rating),
             safety_action=action,
             safety_details=details,
@@ -142,29 +139,31 @@ class Backend:
 
     def _turn(
         self,
-        m: Any,
-        siblings: Sequence[Any],
-        candidates: Sequence[Any],
-        ratings: dict[int, Any],
-        events: Sequence[Any],
+        m: Message,
+        siblings: Sequence[Message],
+        candidates: Sequence[Candidate],
+        ratings: Mapping[int, Rating],
+        events: Sequence[SafetyEvent],
     ) -> TurnView:
         cands: tuple[CandidateView, ...] = ()
         shown = 0
         if m.role == "assistant":
-            cands = tuple(self._candidate(c, ratings.get(c.id), events) for c in candidates)
+            cands = tuple(self._candidate(c, ratings.get(_id(c.id)), events) for c in candidates)
             current = m.shown_candidate_id or m.chosen_candidate_id
             for i, c in enumerate(cands):
                 if c.id == current:
                     shown = i
         return TurnView(
             message_id=m.id,
-            role=m.role,
+            role=cast(Role, m.role),  # the store checks roles on write
             text=m.text,
             status=m.status,
             candidates=cands,
             shown=shown,
             chosen_id=m.chosen_candidate_id,
-            siblings=tuple(s.id for s in siblings if s.role == m.role) if m.role == "user" else (),
+            siblings=tuple(_id(s.id) for s in siblings if s.role == m.role)
+            if m.role == "user"
+            else (),
             parent_id=m.parent_id,
         )
 
@@ -175,19 +174,19 @@ class Backend:
         if not branch:
             return []
         conv_id = branch[0].conversation_id
-        by_parent: dict[int | None, list[Any]] = {}
+        by_parent: dict[int | None, list[Message]] = {}
         for m in self.store.messages(conv_id):
             by_parent.setdefault(m.parent_id, []).append(m)
         candidates = self.store.candidates_for_conversation(conv_id)
         ratings = self.store.ratings_for_conversation(conv_id)
-        events: dict[int | None, list[Any]] = {}
+        events: dict[int | None, list[SafetyEvent]] = {}
         for e in self.store.safety_events(conversation_id=conv_id):
             events.setdefault(e.message_id, []).append(e)
         return [
             self._turn(
                 m,
                 by_parent.get(m.parent_id, []),
-                candidates.get(m.id, []),
+                candidates.get(_id(m.id), []),
                 ratings,
                 events.get(m.id, []),
             )
@@ -210,9 +209,9 @@ class Backend:
         return self._turn(
             m,
             siblings,
-            self.store.candidates(m.id),
-            self.store.ratings_for_message(m.id),
-            self.store.safety_events(message_id=m.id),
+            self.store.candidates(message_id),
+            self.store.ratings_for_message(message_id),
+            self.store.safety_events(message_id=message_id),
         )
 
     def parent_of(self, message_id: int) -> int | None:
@@ -226,8 +225,9 @@ class Backend:
             return None
         if m.role == "assistant" and m.parent_id is not None:
             m = self.store.get_message(m.parent_id)
+            assert m is not None  # a reply's parent goes only with the reply
         parent = m.parent_id
-        self.store.delete_message(m.id)
+        self.store.delete_message(_id(m.id))
         if parent is None:
             return self.resume_leaf(m.conversation_id)
         return self.latest_leaf(parent)
@@ -250,7 +250,7 @@ class Backend:
         """Browsing to an alternative: it is now seen, and the history follows the screen."""
         self.store.show_candidate(message_id, candidate_id)
 
-    def _details(self, c: Any, events: Sequence[Any]) -> str:
+    def _details(self, c: Candidate, events: Sequence[SafetyEvent]) -> str:
         lines = [f"**Action:** {c.safety_action}"]
         for ev in events:
             lines.append(f"- **{ev.kind}** → {ev.action}")
@@ -281,8 +281,7 @@ class Backend:
         return int(self.store.feedback_count_since(since))
 
     def safety_mode(self) -> str:
-        mode = getattr(self.engine, "safety_mode", "")
-        return str(mode() if callable(mode) else mode)
+        return self.engine.safety_mode if self.engine is not None else ""
 
     # -- engine ---------------------------------------------------------------------------
 
@@ -291,35 +290,27 @@ class Backend:
         """An engine is there to talk to (it arrives once the server is up)."""
         return self.engine is not None
 
-    def reply(self, conv_id: int, text: str, *, parent_id: int | None) -> AsyncIterator[Any]:
-        return self.engine.reply(conv_id, text, parent_id=parent_id)
+    def _live(self) -> Engine:
+        if self.engine is None:
+            raise RuntimeError("no engine yet: check `ready` first")
+        return self.engine
 
-    def regenerate(self, message_id: int, n: int) -> AsyncIterator[Any]:
-        return self.engine.regenerate(message_id, n=n)
+    def reply(
+        self, conv_id: int, text: str, *, parent_id: int | None
+    ) -> AsyncGenerator[EngineEvent, None]:
+        return self._live().reply(conv_id, text, parent_id=parent_id)
 
-    @staticmethod
-    def classify(ev: Any) -> tuple[str, Any]:
-        """(kind, data) for a companion.engine event: delta / ids / reset / done / failed /
-        notice / other. Only candidate 0 is live on screen; the others arrive stored."""
-        name = type(ev).__name__
-        index = getattr(ev, "index", 0)
-        if name == "TextDelta":
-            return ("delta", ev.text) if index == 0 else ("other", ev)
-        if name == "ReplyStarted":
-            return "ids", {"user_id": ev.user_message_id, "assistant_id": ev.message_id}
-        if name == "ReplyReset":
-            return ("reset", ev.reason) if index == 0 else ("other", ev)
-        if name == "ReplyDone":
-            return "done", {"ttft_ms": ev.ttft_ms, "tok_s": ev.tokens_per_s}
-        if name == "ReplyFailed":
-            return "failed", ev.reason
-        if name == "SafetyNotice":
-            return "notice", ev.text
-        return "other", ev
+    def regenerate(self, message_id: int, n: int) -> AsyncGenerator[EngineEvent, None]:
+        return self._live().regenerate(message_id, n=n)
 
 
-def _reason_text(rating: Any) -> str | None:
+def _id(row_id: int | None) -> int:
+    assert row_id is not None  # rows read back from the store have ids
+    return row_id
+
+
+def _reason_text(rating: Rating | None) -> str | None:
     if rating is None:
         return None
-    parts = [p for p in (getattr(rating, "reason", None), getattr(rating, "comment", None)) if p]
+    parts = [p for p in (rating.reason, rating.comment) if p]
     return ": ".join(parts) or None

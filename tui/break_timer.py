@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 IDLE_RESET_S = 10 * 60.0
 """A pause this long counts as a break already; the stretch starts again."""
@@ -13,6 +14,8 @@ class BreakTimer:
     minutes: int
     start: float | None = None
     last: float | None = None
+
+    REMINDER_TITLE: ClassVar[str] = "Time for a break?"
 
     def activity(self, now: float) -> None:
         if self.last is None or now - self.last >= IDLE_RESET_S:
@@ -29,3 +32,10 @@ class BreakTimer:
             self.start = now
             return True
         return False
+
+    def reminder(self) -> str:
+        """What the chat says when a break is due."""
+        return (
+            f"You've been chatting for {self.minutes} minutes. A short break, a glass of water, "
+            "a look out of the window? I'll be here."
+        )

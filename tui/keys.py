@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 Scope = Literal["app", "chat", "reply", "input"]
 
@@ -65,7 +65,7 @@ ACTIONS: tuple[KeyAction, ...] = (
 BY_ID = {a.id: a for a in ACTIONS}
 
 
-def bindings(scope: Scope, *, priority: bool = False) -> list[Binding]:
+def bindings(scope: Scope, *, priority: bool = False) -> list[BindingType]:
     """Textual bindings for one scope; `id` makes each overridable through the keymap."""
     return [
         Binding(

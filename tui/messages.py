@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from tui.view import StreamStats
+
 Rating = int  # +1 thumbs up, -1 thumbs down
 
 
@@ -121,7 +123,7 @@ class ReplyFailed(Message):
 class StatsUpdated(Message):
     """Latency figures of the last reply (TTFT, tok/s, first paint)."""
 
-    stats: object
+    stats: StreamStats
 
 
 @dataclass
@@ -138,6 +140,14 @@ class ConversationLeft(Message):
     """The user moved away from a conversation (another one, a new one, or quit)."""
 
     conversation_id: int
+
+
+@dataclass
+class PositionChanged(Message):
+    """The conversation on screen, or where in it the user is, changed: resume there next time."""
+
+    conversation_id: int | None
+    leaf_id: int | None
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Plain view data the widgets render. Built from the store by the chat screen; no Textual here."""
+"""Plain view data the widgets render. Built from the store by the backend; no Textual here."""
 
 from __future__ import annotations
 
@@ -50,6 +50,17 @@ class ConversationView:
     id: int
     title: str
     persona: str = ""
+
+
+@dataclass(frozen=True)
+class StreamStats:
+    """Latency figures of one reply."""
+
+    ttft_ms: float | None = None
+    """The server's time to first token, as the engine measured it."""
+    tok_s: float | None = None
+    first_paint_ms: float | None = None
+    """Our Enter → first token on screen (bench/tui.py compares the two)."""
 
 
 @dataclass(frozen=True)

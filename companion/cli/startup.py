@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from companion.config import Config
-from tui.screens.chat import StartProgress, StartServer
+from companion.server import StartProgress
+from tui.ports import StartServer
 
 if TYPE_CHECKING:
     from companion.engine import Engine

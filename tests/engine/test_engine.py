@@ -12,11 +12,10 @@ import pytest
 
 from companion.client import Delta, ServerDiedMidStream, ServerNotRunning
 from companion.config import Config
-from companion.engine import (
-    CALMER,
-    KINDER,
+from companion.draft import calmest
+from companion.engine import CALMER, KINDER, Engine
+from companion.events import (
     CandidateReady,
-    Engine,
     EngineEvent,
     ReplyDone,
     ReplyFailed,
@@ -24,7 +23,6 @@ from companion.engine import (
     ReplyStarted,
     SafetyNotice,
     TextDelta,
-    calmest,
 )
 from companion.safety.pipeline import REPLACEMENT, SafetyPipeline
 from feedback.repo import Store, open_store
@@ -400,3 +398,11 @@ async def test_prompt_too_long_fails_cleanly(config: Config, store: Store) -> No
 def test_safety_mode_is_visible(config: Config, store: Store) -> None:
     engine = make_engine(config, store, ScriptedClient())
     assert engine.safety_mode.startswith("fallback") and "test classifier" in engine.safety_mode
+
+
+def test_engine_still_exports_the_events() -> None:
+    import companion.engine as engine_mod
+    import companion.events as events_mod
+
+    for name in events_mod.__all__:
+        assert getattr(engine_mod, name) is getattr(events_mod, name)

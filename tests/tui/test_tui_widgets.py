@@ -37,7 +37,7 @@ class _Host(App[None]):
 
 def _code_lines(view: MarkdownView) -> list[str]:
     """Lines drawn on a code block's background (Rich's Syntax), as text."""
-    lines = view._render(view.size.width)
+    lines = view._strips(view.size.width)
     return [
         s.text.strip()
         for s in lines
@@ -122,11 +122,11 @@ async def test_a_streamed_reply_renders_its_finished_blocks_once():
         assert [p.split()[1] for p in paragraphs] == [str(i) for i in range(12)]
         assert _code_lines(view) == ["a = 1", "b = 2"]
         # Stored text equal to what streamed in: nothing is rendered again.
-        before = view._render(view.size.width)
+        before = view._strips(view.size.width)
         bubble.streaming = False
         bubble.turn = TurnView(5, "assistant", full)
         await pilot.pause()
-        assert view._render(view.size.width) is before
+        assert view._strips(view.size.width) is before
         # Different text (e.g. the safety filter replaced it) replaces the body.
         bubble.turn = TurnView(5, "assistant", "Replaced.")
         await pilot.pause()

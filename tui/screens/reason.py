@@ -17,6 +17,12 @@ Reason = tuple[str | None, str | None]
 """(tag, comment), either may be None."""
 
 
+def rating_for(tag: str | None, rating: int | None) -> int:
+    """The rating a reason is recorded with: the candidate's own, else (a reason needs a
+    rating to hang on) a thumbs up for a positive tag and a critique for anything else."""
+    return rating if rating else (1 if tag in POSITIVE_TAGS else -1)
+
+
 class ReasonScreen(ModalScreen[Reason | None]):
     """Dismisses with (tag, comment), or None when cancelled or empty."""
 

@@ -259,7 +259,7 @@ class MarkdownView(Widget):
         if (
             height is not None
             and self._width > 0
-            and ((new := len(self._render(self._width))) == height or height < shown >= new)
+            and ((new := len(self._strips(self._width))) == height or height < shown >= new)
         ):
             # Same height: repaint the open block's lines, no layout of the screen.
             self.refresh(Region(0, changed, self.size.width, max(new, height) - changed))
@@ -293,7 +293,7 @@ class MarkdownView(Widget):
             cached = self._block_lines[source] = self._render_block(source, width)
         return cached
 
-    def _render(self, width: int) -> list[Strip]:
+    def _strips(self, width: int) -> list[Strip]:
         if width != self._width:
             self._width = width
             self._block_lines.clear()
@@ -318,14 +318,14 @@ class MarkdownView(Widget):
         return self._lines
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self._render(width)) if width > 0 else 0
+        return len(self._strips(width)) if width > 0 else 0
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
         return container.width
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        lines = self._render(width)
+        lines = self._strips(width)
         base = self.rich_style
         if y >= len(lines):
             return Strip.blank(width, base)
@@ -347,7 +347,7 @@ class MarkdownView(Widget):
     # -- selection ----------------------------------------------------------------------------
 
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
-        text = "\n".join(strip.text.rstrip() for strip in self._render(self.size.width))
+        text = "\n".join(strip.text.rstrip() for strip in self._strips(self.size.width))
         return selection.extract(text), "\n"
 
     def selection_updated(self, selection: Selection | None) -> None:
@@ -356,7 +356,7 @@ class MarkdownView(Widget):
     @property
     def plain_lines(self) -> list[str]:
         """The rendered text, line by line (what the user sees)."""
-        return [strip.text.rstrip() for strip in self._render(self.size.width)]
+        return [strip.text.rstrip() for strip in self._strips(self.size.width)]
 
 
 def _select(strip: Strip, span: tuple[int, int], style: Style) -> Strip:
