@@ -130,6 +130,10 @@ class SafetyConfig(_Section):
     """A reply may be at most this much more intense than the user's own message."""
     max_regenerations: int = Field(default=2, ge=0, le=5)
     """Calmer retries before a reply is softened deterministically."""
+    release_chunk_chars: int = Field(default=16, ge=0, le=2000)
+    """Release a sentence before it ends, in word-boundary chunks of at least this many new
+    characters, each once the whole prefix so far has passed the checks (the first chunk
+    as soon as one word is complete). 0 releases whole sentences only."""
 
     @field_validator("thresholds")
     @classmethod

@@ -26,6 +26,9 @@ class Slot:
     shown: list[str] = field(default_factory=list)
     raw: list[str] = field(default_factory=list)
     pending: str = ""
+    """The sentence in progress (all of it, released or not)."""
+    partial: str = ""
+    """The prefix of `pending` already shown: it passed a check as a whole."""
     verdicts: list[Verdict] = field(default_factory=list)
     failed: Verdict | None = None
     replaced: Verdict | None = None
@@ -34,6 +37,11 @@ class Slot:
     attempts: int = 0
     steering: str | None = None
     tokens: int = 0
+    checks: int = 0
+    """Safety checks run for this slot (sentences and prefixes, every attempt)."""
+    check_ms: float = 0.0
+    resets: int = 0
+    """Times text already shown was taken back (a failed sentence, a softened one)."""
     started_at: float = 0.0
     first_at: float | None = None
     last_at: float | None = None
@@ -44,7 +52,7 @@ class Slot:
 
     @property
     def text(self) -> str:
-        return self.replaced.final if self.replaced else "".join(self.shown)
+        return self.replaced.final if self.replaced else "".join(self.shown) + self.partial
 
     @property
     def raw_text(self) -> str:
@@ -59,7 +67,7 @@ class Slot:
         return "regenerated" if self.attempts else "none"
 
     def retry(self, steering: str) -> None:
-        self.shown, self.raw, self.pending, self.verdicts = [], [], "", []
+        self.shown, self.raw, self.pending, self.partial, self.verdicts = [], [], "", "", []
         self.failed = self.replaced = None
         self.finished = self.softened = False
         self.tokens, self.first_at, self.last_at = 0, None, None
@@ -91,6 +99,9 @@ class Slot:
             "total_ms": round((self.last_at - self.started_at) * 1000, 1),
             "tokens": self.tokens,
             "tokens_per_s": round((self.tokens - 1) / span, 2) if span > 0 else None,
+            "safety_checks": self.checks,
+            "safety_ms": round(self.check_ms, 1),
+            "resets": self.resets,
         }
 
 

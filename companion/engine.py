@@ -39,6 +39,7 @@ from companion.events import (
 )
 from companion.persona import Persona, PersonaError
 from companion.prompt import ChatMessage, PromptTooLong, TokenCounter, build_messages
+from companion.release import release_point
 from companion.safety.pipeline import SafetyPipeline, Verdict
 from companion.safety.sentences import take_sentences
 from companion.server import Endpoint
@@ -286,7 +287,7 @@ class Engine:
                 for s in failed:
                     assert s.failed is not None
                     turn.events.append((s.index, s.failed, "regenerated", s.raw_text))
-                    if s.live and s.shown:
+                    if s.live and (s.shown or s.partial):
                         yield ReplyReset(f"rewriting: {s.failed.kind}", s.index)
                     s.retry(steering)
                 yield SafetyNotice(
@@ -374,6 +375,9 @@ class Engine:
                             yield ev
                         if slot.done:
                             break
+                    if slot.live and not slot.done:
+                        for ev in await self._release_prefix(turn, slot):
+                            yield ev
                 if d.finish_reason and not slot.done:
                     async for ev in self._flush(turn, slot, last):
                         yield ev
@@ -392,35 +396,76 @@ class Engine:
         if not slot.done:
             slot.finished = True
 
+    async def _check(self, turn: Turn, slot: Slot, text: str) -> Verdict:
+        if not text.strip():
+            return Verdict("pass", text, text)
+        start = self.clock()
+        verdict = await asyncio.to_thread(
+            self.safety.check_reply,
+            turn.user_text,
+            text,
+            turn.persona,
+            user_intensity=turn.user_intensity,
+        )
+        slot.checks += 1
+        slot.check_ms += (self.clock() - start) * 1000
+        return verdict
+
+    async def _release_prefix(self, turn: Turn, slot: Slot) -> list[EngineEvent]:
+        """Show more of the sentence in progress once its whole prefix passes a check. A
+        prefix that fails shows nothing; the finished sentence is then judged as ever."""
+        end = release_point(
+            slot.pending, len(slot.partial), min_new=self.config.safety.release_chunk_chars
+        )
+        if end is None:
+            return []
+        prefix = slot.pending[:end]
+        verdict = await self._check(turn, slot, prefix)
+        if verdict.action != "pass":
+            return []
+        new, slot.partial = prefix[len(slot.partial) :], prefix
+        return self._show(turn, slot, new)
+
+    def _show(self, turn: Turn, slot: Slot, text: str) -> list[EngineEvent]:
+        if turn.first_shown_ms is None:
+            turn.first_shown_ms = round((self.clock() - turn.started) * 1000, 1)
+        return [TextDelta(text, slot.index)]
+
     async def _gate(self, turn: Turn, slot: Slot, sentence: str, last: bool) -> list[EngineEvent]:
-        """Check one sentence; release it, or fail/soften/replace the slot."""
+        """Check one whole sentence; release what of it is not shown yet, or fail, soften or
+        replace the slot (taking back a prefix already shown)."""
         slot.raw.append(sentence)
-        if sentence.strip():
-            verdict = await asyncio.to_thread(
-                self.safety.check_reply,
-                turn.user_text,
-                sentence,
-                turn.persona,
-                user_intensity=turn.user_intensity,
-            )
-        else:
-            verdict = Verdict("pass", sentence, sentence)
+        shown_part, slot.partial = slot.partial, ""
+        verdict = await self._check(turn, slot, sentence)
         if verdict.action != "pass":
             if not last:
                 slot.verdicts.append(verdict)
                 slot.failed = verdict
+                slot.partial = shown_part  # still on screen until the retry resets it
+                if shown_part:
+                    slot.resets += 1
                 return []
             if verdict.action == "intense":
                 verdict = self.safety.soften(verdict, turn.persona)
                 slot.softened = True
                 turn.events.append((slot.index, verdict, "softened", sentence))
+                if shown_part and slot.live:
+                    # The softened sentence differs from the prefix on screen: show it afresh.
+                    slot.resets += 1
+                    slot.verdicts.append(verdict)
+                    slot.shown.append(verdict.final)
+                    return [
+                        ReplyReset(f"softened: {verdict.kind}", slot.index),
+                        *self._show(turn, slot, "".join(slot.shown)),
+                    ]
             else:
                 verdict = self.safety.replace_text(verdict)
                 slot.replaced = verdict
                 turn.events.append((slot.index, verdict, "replaced", slot.raw_text))
                 events: list[EngineEvent] = []
                 if slot.live:
-                    if slot.shown:
+                    if slot.shown or shown_part:
+                        slot.resets += 1
                         events.append(ReplyReset(f"replaced: {verdict.kind}", slot.index))
                     events.append(TextDelta(verdict.final, slot.index))
                 return events
@@ -429,9 +474,11 @@ class Engine:
         slot.shown.append(verdict.final)
         if not slot.live:
             return []
-        if turn.first_shown_ms is None:
-            turn.first_shown_ms = round((self.clock() - turn.started) * 1000, 1)
-        return [TextDelta(verdict.final, slot.index)]
+        rest = verdict.final[len(shown_part) :] if verdict.final.startswith(shown_part) else None
+        if rest is None:  # cannot happen for a pass (final is the sentence); stay exact anyway
+            slot.resets += 1
+            return [ReplyReset("re-shown", slot.index), *self._show(turn, slot, slot.text)]
+        return self._show(turn, slot, rest) if rest else []
 
     # -- recording ------------------------------------------------------------------------
 

@@ -134,7 +134,10 @@ async def test_reply_streams_checked_sentences_and_records(config: Config, store
     started = events[0]
     assert isinstance(started, ReplyStarted) and started.user_message_id is not None
     deltas = [e.text for e in events if isinstance(e, TextDelta)]
-    assert deltas == ["That sounds like a long day. ", "Do you want to talk about it?"]
+    # Released in checked chunks that end at word boundaries, before each sentence ends.
+    assert "".join(deltas) == CALM
+    assert len(deltas) > 2 and len(deltas[0]) < len("That sounds like a long day. ")
+    assert all(d.endswith(" ") for d in deltas[:-1])
     done = events[-1]
     assert isinstance(done, ReplyDone) and done.status == "complete"
     assert done.ttft_ms is not None and done.ttft_ms >= 0
@@ -289,6 +292,41 @@ def test_calmest_literal() -> None:
     assert calmest([("none", "same", 0), ("none", "same", 1)]) == 0
 
 
+async def test_sentence_release_when_chunks_are_off(config: Config, store: Store) -> None:
+    off = config.model_copy(
+        update={"safety": config.safety.model_copy(update={"release_chunk_chars": 0})}
+    )
+    engine = make_engine(off, store, ScriptedClient(says(CALM)))
+    conv = store.create_conversation("default")
+    events = await run(engine.reply(conv.id, "I had a long day at work."))
+    deltas = [e.text for e in events if isinstance(e, TextDelta)]
+    assert deltas == ["That sounds like a long day. ", "Do you want to talk about it?"]
+
+
+async def test_a_sentence_that_fails_after_its_prefix_was_shown_is_taken_back(
+    config: Config, store: Store
+) -> None:
+    """"You are " passes and is shown; the whole sentence then fails: the reply is reset
+    and rewritten, and the failed sentence never reaches the screen."""
+    client = ScriptedClient(says("You are such a BADWORD today."), says(CALM))
+    engine = make_engine(config, store, client)
+    conv = store.create_conversation("default")
+    events = await run(engine.reply(conv.id, "hi"))
+    screen = ""
+    for ev in events:
+        if isinstance(ev, ReplyReset):
+            screen = ""
+        elif isinstance(ev, TextDelta):
+            screen += ev.text
+            assert "BADWORD" not in screen
+    assert any(isinstance(e, ReplyReset) for e in events)
+    assert screen == CALM
+    done = events[-1]
+    assert isinstance(done, ReplyDone)
+    (cand,) = store.candidates(done.message_id)
+    assert cand.latency["resets"] == 1 and cand.latency["safety_checks"] >= 3
+
+
 async def test_stop_keeps_the_checked_text(config: Config, store: Store) -> None:
     hang = asyncio.Event()
     client = ScriptedClient(
@@ -305,7 +343,8 @@ async def test_stop_keeps_the_checked_text(config: Config, store: Store) -> None
     started = seen[0]
     assert isinstance(started, ReplyStarted)
     msg = store.get_message(started.message_id)
-    assert msg is not None and msg.status == "stopped" and msg.text == "First sentence. "
+    # Exactly what was on screen: the first checked chunk.
+    assert msg is not None and msg.status == "stopped" and msg.text == "First "
     assert client.closed == 1
 
 
@@ -344,7 +383,7 @@ async def test_server_died_keeps_partial_marked_interrupted(config: Config, stor
     assert isinstance(failed, ReplyFailed) and "stopped in the middle" in failed.reason
     assert isinstance(failed.error, ServerDiedMidStream)
     msg = store.get_message(failed.message_id or 0)
-    assert msg is not None and msg.status == "interrupted" and msg.text == "Good point. "
+    assert msg is not None and msg.status == "interrupted" and msg.text == "Good point. I "
     (cand,) = store.candidates(msg.id)
     assert cand.raw_text == "Good point. I was"
 
