@@ -18,10 +18,10 @@ True
 
 from __future__ import annotations
 
-import regex
+import re
 
 # The end of a word: a letter, digit or punctuation mark, then whitespace.
-_WORD_END = regex.compile(r"(?<=\S)\s+")
+_WORD_END = re.compile(r"(?<=\S)\s+")
 
 
 def release_point(pending: str, released: int, *, min_new: int) -> int | None:
