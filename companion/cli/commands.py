@@ -93,7 +93,7 @@ def block_triton() -> None:
     imports torch._dynamo, which imports triton just to see whether it is installed, and
     triton's nanobind extension then prints a screenful of "leaked instances" at exit.
     torch treats the failed import as "no triton". The vLLM server is its own process."""
-    sys.modules.setdefault("triton", None)  # type: ignore[assignment]
+    sys.modules.setdefault("triton", None)  # type: ignore[arg-type]
 
 
 @app.command()
@@ -101,7 +101,8 @@ def chat(
     persona: Annotated[str | None, typer.Option(help="Persona for a new conversation.")] = None,
 ) -> None:
     """Open the chat (starts the local server when none is running)."""
-    from companion.cli.wiring import open_store, run_chat
+    from companion.cli.common import open_store
+    from companion.cli.wiring import run_chat
 
     block_triton()
     cfg = load_config()
@@ -214,7 +215,7 @@ def _quiet_transformers() -> None:
     """Our own progress bars say it; transformers' tqdm bars would repeat it."""
     from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 def _setup_persona_adapter(
@@ -227,7 +228,8 @@ def _setup_persona_adapter(
 ) -> None:
     from align.bootstrap import default_args, ensure_starter_adapter, starter_version
     from align.train import TrainProgress
-    from companion.cli.wiring import hot_swap, open_store
+    from companion.cli.common import open_store
+    from companion.cli.wiring import hot_swap
 
     store = store or open_store(cfg)
     existing = starter_version(store)

@@ -62,7 +62,8 @@ def one_line_errors(*kinds: type[BaseException]) -> Iterator[None]:
     """The given expected failures (and the core's CompanionError) become `fail` lines."""
     from companion.errors import CompanionError
 
+    expected: tuple[type[BaseException], ...] = (CompanionError, *kinds)
     try:
         yield
-    except (CompanionError, *kinds) as e:
+    except expected as e:
         fail(first_line(e))

@@ -153,7 +153,8 @@ def pairs_stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
         typer.echo(json.dumps(stats))
         return
     typer.echo(f"{stats['total']} pairs: {stats['train']} train, {stats['holdout']} holdout")
-    for src, n in sorted(stats["by_source"].items()):
+    by_source: dict[str, int] = stats["by_source"]  # type: ignore[assignment]
+    for src, n in sorted(by_source.items()):
         typer.echo(f"  {src:<10} {n}")
 
 

@@ -13,6 +13,8 @@ from companion.config import Config
 from companion.server import AdapterRef, ServerManager, ServerState, StartProgress
 
 if TYPE_CHECKING:
+    from rich.status import Status
+
     from companion.engine import Engine
     from feedback.repo import Store
 
@@ -36,7 +38,7 @@ def active_adapter_name(config: Config) -> str | None:
     return ref.name if ref else None
 
 
-def _start_progress():  # type: ignore[no-untyped-def]
+def _start_progress() -> tuple[Status, StartProgress]:
     from rich.console import Console
 
     console = Console(stderr=True)
@@ -48,7 +50,7 @@ def _start_progress():  # type: ignore[no-untyped-def]
     return status, progress
 
 
-def _model_progress():  # type: ignore[no-untyped-def]
+def _model_progress() -> Callable[[str, int, int], None]:
     from rich.console import Console
 
     console = Console(stderr=True)
