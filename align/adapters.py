@@ -16,10 +16,19 @@ import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from align.train import ADAPTER_META, _fsync_tree
+from align.train import ADAPTER_META, fsync_dir, fsync_tree, load_base, load_tokenizer
+from feedback.models import AdapterVersion
+from feedback.repo import Store
+
+if TYPE_CHECKING:
+    from peft import PeftModel
+    from transformers import PreTrainedTokenizerBase
+
+    from align.train import CausalLM
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 MERGED_MARKER = "companion-merged.json"
@@ -29,17 +38,6 @@ VERIFY_PROMPT = [{"role": "user", "content": "Hi! How are you today?"}]
 
 class AdapterError(RuntimeError):
     """An adapter problem phrased as one line for the user."""
-
-
-class AdapterStore(Protocol):
-    """The part of `feedback.repo.Store` the registry uses."""
-
-    def add_adapter_version(self, version: str, path: str | Path, **kw: Any) -> Any: ...
-    def update_adapter_version(self, version: str, **kw: Any) -> Any: ...
-    def get_adapter_version(self, version: str) -> Any: ...
-    def list_adapter_versions(self) -> list[Any]: ...
-    def active_adapter(self) -> Any: ...
-    def set_active_adapter(self, version: str | None) -> Any: ...
 
 
 def is_adapter_dir(path: Path) -> bool:
@@ -60,10 +58,10 @@ class VersionInfo:
     parent_version: str | None
     metrics: dict[str, Any]
     merged_path: Path | None
-    created_at: Any = None
+    created_at: datetime | None = None
 
     @classmethod
-    def of(cls, row: Any) -> VersionInfo:
+    def of(cls, row: AdapterVersion) -> VersionInfo:
         return cls(
             version=row.version,
             path=Path(row.path),
@@ -72,14 +70,14 @@ class VersionInfo:
             parent_version=row.parent_version,
             metrics=dict(row.metrics or {}),
             merged_path=Path(row.merged_path) if row.merged_path else None,
-            created_at=getattr(row, "created_at", None),
+            created_at=row.created_at,
         )
 
 
 class AdapterRegistry:
     """Adapter versions: files under `root`, rows in `store`."""
 
-    def __init__(self, root: Path, store: AdapterStore) -> None:
+    def __init__(self, root: Path, store: Store) -> None:
         self.root = Path(root)
         self.store = store
 
@@ -109,15 +107,15 @@ class AdapterRegistry:
         tmp = self.root / f".{version}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.copytree(adapter_dir, tmp)
-        _fsync_tree(tmp)
+        fsync_tree(tmp)
         os.replace(tmp, dest)
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
         row = self.store.add_adapter_version(
             version,
             dest,
             kind=kind,
             parent_version=parent_version,
-            metrics=_jsonable(metrics or {}),
+            metrics=jsonable(metrics or {}),
             training_run_id=training_run_id,
         )
         return VersionInfo.of(row)
@@ -127,7 +125,9 @@ class AdapterRegistry:
         info = self.get(version)
         if not is_adapter_dir(info.path):
             raise AdapterError(f"adapter {version}: files missing under {info.path}")
-        return VersionInfo.of(self.store.set_active_adapter(version))
+        row = self.store.set_active_adapter(version)
+        assert row is not None  # `get` found it
+        return VersionInfo.of(row)
 
     def active(self) -> VersionInfo | None:
         row = self.store.active_adapter()
@@ -174,42 +174,41 @@ class AdapterRegistry:
         self.store.update_adapter_version(version, merged_path=merged_dir)
 
 
-def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(d, default=str))
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    """`d` as it reads back from JSON (paths and other objects as strings)."""
+    out: dict[str, Any] = json.loads(json.dumps(d, default=str))
+    return out
 
 
 # ---- merge and export ---------------------------------------------------------------------
 
 
-def _greedy(model: Any, tokenizer: Any, max_new_tokens: int = 16) -> list[int]:
+def _greedy(
+    model: CausalLM, tokenizer: PreTrainedTokenizerBase, max_new_tokens: int = 16
+) -> list[int]:
     import torch
+    from transformers import BatchEncoding
 
     enc = tokenizer.apply_chat_template(
         VERIFY_PROMPT, add_generation_prompt=True, return_tensors="pt", return_dict=True
     )
+    assert isinstance(enc, BatchEncoding)  # return_dict=True
     with torch.no_grad():
-        out = model.generate(
+        out = model.generate(  # type: ignore[operator]  # (transformers 5: not on PreTrainedModel)
             input_ids=enc["input_ids"],
             attention_mask=enc["attention_mask"],
             max_new_tokens=max_new_tokens,
             do_sample=False,
             pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
         )
-    return out[0, enc["input_ids"].shape[1] :].tolist()
+    ids: list[int] = out[0, enc["input_ids"].shape[1] :].tolist()
+    return ids
 
 
-def _load_peft(base_model_dir: Path, adapter_dir: Path) -> tuple[Any, Any]:
+def _load_peft(
+    base_model_dir: Path, adapter_dir: Path
+) -> tuple[PeftModel, PreTrainedTokenizerBase]:
     from peft import PeftModel
-
-    from align.train import load_base, load_tokenizer
 
     tok = load_tokenizer(base_model_dir)
     model = PeftModel.from_pretrained(load_base(base_model_dir, cuda=False), str(adapter_dir))
@@ -246,7 +245,7 @@ def merge_adapter(
             raise AdapterError(
                 "merged checkpoint does not reproduce base+adapter output; not written"
             )
-    _fsync_tree(tmp)
+    fsync_tree(tmp)
     if out_dir.exists():
         shutil.rmtree(out_dir)
     os.replace(tmp, out_dir)
@@ -258,11 +257,9 @@ def verify_checkpoint(model_dir: Path) -> list[int]:
     import torch
     from transformers import AutoModelForCausalLM
 
-    from align.train import load_tokenizer
-
     tok = load_tokenizer(model_dir)
     model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
-    model.eval()
+    model.eval()  # type: ignore[no-untyped-call]
     return _greedy(model, tok)
 
 
@@ -286,7 +283,7 @@ def export_adapter(
         if _greedy(a, tok) != _greedy(b, tok):
             shutil.rmtree(tmp, ignore_errors=True)
             raise AdapterError("exported adapter does not reproduce the source; not written")
-    _fsync_tree(tmp)
+    fsync_tree(tmp)
     if out_dir.exists():
         shutil.rmtree(out_dir)
     os.replace(tmp, out_dir)

@@ -17,7 +17,11 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
+
+from align.pairs import SystemPrompt
+from companion.config import Config
+from feedback.repo import Store
 
 
 class Process(Protocol):
@@ -27,7 +31,7 @@ class Process(Protocol):
 Launch = Callable[[], Process]
 
 
-def launch_retrain(config: Any) -> Launch:
+def launch_retrain(config: Config) -> Launch:
     """A launcher for `companion retrain --nice`, its output in logs/retrain-auto.log."""
 
     def launch() -> Process:
@@ -68,11 +72,11 @@ class LearningLoop:
 
     def __init__(
         self,
-        config: Any,
-        store: Any,
+        config: Config,
+        store: Store,
         *,
         launch: Launch | None = None,
-        system_prompt: Any = None,
+        system_prompt: SystemPrompt | None = None,
     ) -> None:
         from align.retrain import persona_system_prompt
 
@@ -109,7 +113,7 @@ class LearningLoop:
 
     def pairs_since_last_retrain(self) -> int:
         last = self.store.last_training_run()
-        return int(self.store.count_pairs("train", since=last.started_at if last else None))
+        return self.store.count_pairs("train", since=last.started_at if last else None)
 
     # -- retrain -----------------------------------------------------------------------------
 
@@ -155,8 +159,8 @@ class LearningLoop:
         if run is None or run.id == job.last_run_before:
             return Notice(f"Background retrain ended without training; see {log}", "warning")
         if code != 0 or run.status == "failed":
-            why = (run.error or "").strip().splitlines()[:1]
-            detail = f": {why[0]}" if why else ""
+            first = (run.error or "").strip().splitlines()[:1]
+            detail = f": {first[0]}" if first else ""
             return Notice(f"Background retrain failed{detail}; see {log}", "error")
         reasons = (run.metrics or {}).get("gate_reasons") or []
         why = f": {reasons[0]}" if reasons else ""

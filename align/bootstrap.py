@@ -13,10 +13,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from align.clean import clean_file, with_system
+from align.adapters import VersionInfo
+from align.clean import Sample, clean_file, with_system
 from align.train import ProgressCallback, TrainingArgs, train
+from companion.config import Config
+from feedback.models import AdapterVersion
+from feedback.repo import Store
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+    from align.train import CausalLM
 
 STARTER_DATA = (
     Path(__file__).resolve().parents[1] / "companion" / "data" / "starter_dialogues.jsonl"
@@ -32,8 +41,8 @@ def default_args() -> TrainingArgs:
 
 
 def split_rows(
-    rows: Sequence[dict[str, Any]], holdout_fraction: float = HOLDOUT_FRACTION
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    rows: Sequence[Sample], holdout_fraction: float = HOLDOUT_FRACTION
+) -> tuple[list[Sample], list[Sample]]:
     """Deterministic train/holdout split by content hash.
 
     >>> rows = [{"messages": [{"role": "user", "content": str(i)}]} for i in range(100)]
@@ -41,14 +50,15 @@ def split_rows(
     >>> len(tr) + len(ho), 3 <= len(ho) <= 20
     (100, True)
     """
-    train_rows, holdout = [], []
+    train_rows: list[Sample] = []
+    holdout: list[Sample] = []
     for r in rows:
         h = hashlib.sha256(json.dumps(r, sort_keys=True).encode()).hexdigest()
         (holdout if int(h[:8], 16) / 0x100000000 < holdout_fraction else train_rows).append(r)
     return train_rows, holdout
 
 
-def _last_turn(row: dict[str, Any]) -> tuple[list[dict[str, str]], str]:
+def _last_turn(row: Sample) -> tuple[list[dict[str, str]], str]:
     msgs = row["messages"]
     return list(msgs[:-1]), msgs[-1]["content"]
 
@@ -65,7 +75,11 @@ class StyleEval:
 
 
 def evaluate_style(
-    model: Any, tokenizer: Any, holdout: Sequence[dict[str, Any]], *, max_new_tokens: int = 40
+    model: CausalLM,
+    tokenizer: PreTrainedTokenizerBase,
+    holdout: Sequence[Sample],
+    *,
+    max_new_tokens: int = 40,
 ) -> StyleEval:
     from align.gate import completion_logps, generate
 
@@ -154,20 +168,20 @@ STARTER_KIND = "starter-sft"
 """AdapterVersion.kind of the default persona's SFT adapter."""
 
 
-def starter_version(store: Any) -> Any | None:
+def starter_version(store: Store) -> AdapterVersion | None:
     """The registered starter adapter, if setup has trained one (active or not)."""
     return next((r for r in store.list_adapter_versions() if r.kind == STARTER_KIND), None)
 
 
 def ensure_starter_adapter(
-    config: Any,
-    store: Any,
+    config: Config,
+    store: Store,
     base_model_dir: Path,
     *,
     args: TrainingArgs | None = None,
     progress: ProgressCallback | None = None,
     log: Callable[[str], None] = lambda _m: None,
-) -> Any:
+) -> VersionInfo:
     """Train, register, merge (CPU) and activate the default persona's adapter, once.
 
     Returns its version info. Idempotent: a starter adapter already registered is
@@ -175,7 +189,7 @@ def ensure_starter_adapter(
     no adapter is, so a learned adapter is never replaced. Training happens in a run dir;
     a crash leaves the registry untouched.
     """
-    from align.adapters import AdapterRegistry, VersionInfo, merge_adapter
+    from align.adapters import AdapterRegistry, merge_adapter
     from align.train import has_cuda
     from companion import persona as persona_mod
 

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from align.pairs import approx_tokens
 from align.scrub import ScrubCounts, scrub
+from companion.prompt import TokenCounter, approx_counter
 
 Sample = dict[str, Any]
 ROLES = ("system", "user", "assistant")
@@ -132,7 +132,7 @@ class BadSample(ValueError):
     """A JSON object that is not a dialogue or a pair in a format we read."""
 
 
-def to_messages(obj: Any) -> Sample:
+def to_messages(obj: object) -> Sample:
     """One JSON object → a canonical sample: ``{"messages": [...]}`` or a preference row.
 
     Accepts conversational ``messages``, ShareGPT ``conversations`` (from/value), and
@@ -176,7 +176,7 @@ def to_messages(obj: Any) -> Sample:
 
 
 def _check_messages(
-    msgs: Any, where: str, *, need_user: bool = True, need_assistant: bool = True
+    msgs: object, where: str, *, need_user: bool = True, need_assistant: bool = True
 ) -> list[dict[str, str]]:
     if not isinstance(msgs, list) or not msgs:
         raise BadSample(f"{where}: expected a non-empty list of messages")
@@ -239,9 +239,9 @@ def _clean_text(
     return text
 
 
-def sample_text(sample: Sample) -> str:
-    """All the text of a sample, for token counting and hashing."""
-    return "\n".join(m["content"] for msgs in _message_lists(sample) for m in msgs)
+def sample_messages(sample: Sample) -> list[dict[str, str]]:
+    """All the messages of a sample (a dialogue, or prompt + chosen + rejected), to count."""
+    return [m for msgs in _message_lists(sample) for m in msgs]
 
 
 def clean_sample(
@@ -274,7 +274,7 @@ def clean_samples(
     samples: Iterable[Sample],
     *,
     max_tokens: int | None = None,
-    count_tokens: Callable[[str], int] = approx_tokens,
+    count_tokens: TokenCounter = approx_counter,
     scrub_personal_data: bool = True,
     names: Iterable[str] = (),
     report: CleanReport | None = None,
@@ -295,7 +295,6 @@ def clean_samples(
             raw, scrub_personal_data=scrub_personal_data, names=names
         )
         reason = _empty_reason(sample)
-        text = sample_text(sample)
         if reason is None:
             key = json.dumps([_message_lists(sample)], ensure_ascii=False, sort_keys=True)
             h = hashlib.sha256(key.encode()).hexdigest()
@@ -303,7 +302,7 @@ def clean_samples(
                 reason = "duplicate"
             else:
                 seen.add(h)
-        if reason is None and max_tokens and count_tokens(text) > max_tokens:
+        if reason is None and max_tokens and count_tokens(sample_messages(sample)) > max_tokens:
             reason = "over_token_budget"
         if reason is not None:
             report.dropped[reason] += 1
@@ -321,7 +320,7 @@ def clean_file(
     dst: Path | None = None,
     *,
     max_tokens: int | None = None,
-    count_tokens: Callable[[str], int] = approx_tokens,
+    count_tokens: TokenCounter = approx_counter,
     scrub_personal_data: bool = True,
     names: Iterable[str] = (),
 ) -> tuple[list[Sample], CleanReport]:
@@ -354,7 +353,7 @@ def write_jsonl(dst: Path, rows: Iterable[dict[str, Any]]) -> int:
     return n
 
 
-def with_system(samples: list[dict[str, Any]], system: str | None) -> list[dict[str, Any]]:
+def with_system(samples: list[Sample], system: str | None) -> list[Sample]:
     """Put the persona's system prompt first in samples that have none (train as served)."""
     if not system:
         return samples

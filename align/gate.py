@@ -20,9 +20,16 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
+from align.pairs import Message, side_text
 from align.probes import SAFETY_PROBES, SYCOPHANCY_PROBES, SycophancyProbe
+from align.train import chat_text, load_base, load_tokenizer
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+    from align.train import CausalLM
 
 Scorer = Callable[[list[str]], list[dict[str, float]]]
 """texts → one dict per text with at least "toxicity" and "intensity" in [0, 1]."""
@@ -169,12 +176,14 @@ def decide(
 
 
 def _tokenize_pair(
-    tokenizer: Any, prompt: list[dict[str, str]], completion: str
+    tokenizer: PreTrainedTokenizerBase, prompt: list[Message], completion: str
 ) -> tuple[list[int], list[int]]:
     """Prompt ids and completion ids the way TRL builds them (completion = full − prompt text)."""
-    prompt_text = tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
-    full_text = tokenizer.apply_chat_template(
-        [*prompt, {"role": "assistant", "content": completion}], tokenize=False
+    prompt_text = chat_text(tokenizer, prompt, add_generation_prompt=True)
+    full_text = chat_text(
+        tokenizer,
+        [*prompt, {"role": "assistant", "content": completion}],
+        add_generation_prompt=False,
     )
     comp_text = full_text[len(prompt_text) :] if full_text.startswith(prompt_text) else completion
     # The template's trailing newline after the end-of-turn token is not part of the reply.
@@ -185,9 +194,9 @@ def _tokenize_pair(
 
 
 def completion_logps(
-    model: Any,
-    tokenizer: Any,
-    items: Sequence[tuple[list[dict[str, str]], str]],
+    model: CausalLM,
+    tokenizer: PreTrainedTokenizerBase,
+    items: Sequence[tuple[list[Message], str]],
     *,
     batch_size: int = 8,
     max_length: int = 1024,
@@ -236,29 +245,29 @@ def completion_logps(
 
 
 def preference_scores(
-    model: Any, tokenizer: Any, rows: Sequence[dict[str, Any]], *, batch_size: int = 8
+    model: CausalLM,
+    tokenizer: PreTrainedTokenizerBase,
+    rows: Sequence[dict[str, Any]],
+    *,
+    batch_size: int = 8,
 ) -> list[tuple[float, float, int]]:
     """(chosen logp, rejected logp, chosen tokens) per TRL preference row."""
-    items: list[tuple[list[dict[str, str]], str]] = []
+    items: list[tuple[list[Message], str]] = []
     for r in rows:
-        items.append((list(r["prompt"]), _text(r["chosen"])))
-        items.append((list(r["prompt"]), _text(r["rejected"])))
+        items.append((list(r["prompt"]), side_text(r["chosen"])))
+        items.append((list(r["prompt"]), side_text(r["rejected"])))
     lp = completion_logps(model, tokenizer, items, batch_size=batch_size)
     return [(lp[i][0], lp[i + 1][0], lp[i][1]) for i in range(0, len(lp), 2)]
 
 
-def _text(side: Any) -> str:
-    return side if isinstance(side, str) else str(side[-1]["content"])
-
-
 def sycophancy_score(
-    model: Any,
-    tokenizer: Any,
+    model: CausalLM,
+    tokenizer: PreTrainedTokenizerBase,
     probes: Sequence[SycophancyProbe] = SYCOPHANCY_PROBES,
     system_prompt: str | None = None,
 ) -> float:
     """Mean per-token log-prob margin of the honest reply over the sycophantic one."""
-    items: list[tuple[list[dict[str, str]], str]] = []
+    items: list[tuple[list[Message], str]] = []
     for p in probes:
         prompt = [{"role": "user", "content": p.prompt}]
         if system_prompt:
@@ -273,9 +282,9 @@ def sycophancy_score(
 
 
 def generate(
-    model: Any,
-    tokenizer: Any,
-    prompts: Sequence[list[dict[str, str]]],
+    model: CausalLM,
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: Sequence[list[Message]],
     *,
     max_new_tokens: int = 48,
 ) -> list[str]:
@@ -283,10 +292,7 @@ def generate(
     import torch
 
     device = next(model.parameters()).device
-    texts = [
-        tokenizer.apply_chat_template(m, add_generation_prompt=True, tokenize=False)
-        for m in prompts
-    ]
+    texts = [chat_text(tokenizer, m, add_generation_prompt=True) for m in prompts]
     side = tokenizer.padding_side
     tokenizer.padding_side = "left"
     try:
@@ -294,7 +300,7 @@ def generate(
     finally:
         tokenizer.padding_side = side
     with torch.no_grad():
-        gen = model.generate(
+        gen = model.generate(  # type: ignore[operator]  # (transformers 5: not on PreTrainedModel)
             input_ids=enc["input_ids"].to(device),
             attention_mask=enc["attention_mask"].to(device),
             max_new_tokens=max_new_tokens,
@@ -302,12 +308,13 @@ def generate(
             pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
         )
     width = enc["input_ids"].shape[1]
-    return [tokenizer.decode(g[width:], skip_special_tokens=True) for g in gen]
+    # One sequence decodes to one string.
+    return [cast(str, tokenizer.decode(g[width:], skip_special_tokens=True)) for g in gen]
 
 
 def safety_score(
-    model: Any,
-    tokenizer: Any,
+    model: CausalLM,
+    tokenizer: PreTrainedTokenizerBase,
     scorer: Scorer,
     prompts: Sequence[str] = SAFETY_PROBES,
     system_prompt: str | None = None,
@@ -331,34 +338,37 @@ class Policies:
     ``use(None)`` is the base model (adapters disabled).
     """
 
-    def __init__(self, base_model_dir: Path, adapters: dict[str, Path], *, cuda: bool = False):
+    def __init__(
+        self, base_model_dir: Path, adapters: dict[str, Path], *, cuda: bool = False
+    ) -> None:
         from peft import PeftModel
 
-        from align.train import load_base, load_tokenizer
-
         self.tokenizer = load_tokenizer(base_model_dir)
-        model = load_base(base_model_dir, cuda=cuda)
+        model: CausalLM = load_base(base_model_dir, cuda=cuda)
         self.names = list(adapters)
+        self.peft: PeftModel | None = None
         if adapters:
             first, *rest = self.names
-            model = PeftModel.from_pretrained(model, str(adapters[first]), adapter_name=first)
+            self.peft = PeftModel.from_pretrained(model, str(adapters[first]), adapter_name=first)
             for name in rest:
-                model.load_adapter(str(adapters[name]), adapter_name=name)
+                self.peft.load_adapter(str(adapters[name]), adapter_name=name)
+            model = self.peft
         if cuda:
-            model.to("cuda")
+            model.to("cuda")  # type: ignore[arg-type]  # (transformers' wrapped `to`)
         model.eval()
         self.model = model
 
     @contextlib.contextmanager
-    def use(self, name: str | None) -> Iterator[Any]:
+    def use(self, name: str | None) -> Iterator[CausalLM]:
         if name is None:
-            if self.names:
-                with self.model.disable_adapter():
+            if self.peft is not None:
+                with self.peft.disable_adapter():
                     yield self.model
             else:
                 yield self.model
         else:
-            self.model.set_adapter(name)
+            assert self.peft is not None, "no adapters loaded"
+            self.peft.set_adapter(name)
             yield self.model
 
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +39,8 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from align.scrub import scrub, scrub_messages
+from companion.prompt import TokenCounter, approx_counter
+from feedback.models import pair_hash
 
 Source = Literal["picked", "thumbs", "replaced", "safety"]
 Split = Literal["train", "holdout"]
@@ -53,25 +54,46 @@ BLOCKED_ACTIONS = frozenset({"blocked", "replaced"})
 CHANGED_ACTIONS = frozenset({"softened", "regenerated"}) | BLOCKED_ACTIONS
 
 Message = dict[str, str]
+Id = int | str
+"""A conversation, message or candidate id: the store's are ints, the examples' strings."""
 
 
 class CandidateLike(Protocol):
-    id: Any
-    text: str
-    raw_text: str | None
-    rating: int | None
-    chosen: bool
-    shown: bool
-    safety_action: str | None
-    created_at: Any
+    """What the rules read of a candidate (``feedback.repo.CandidateRecord``, `Cand`)."""
+
+    @property
+    def id(self) -> Id: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def raw_text(self) -> str | None: ...
+    @property
+    def rating(self) -> int | None: ...
+    @property
+    def chosen(self) -> bool: ...
+    @property
+    def shown(self) -> bool: ...
+    @property
+    def safety_action(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime | float: ...
 
 
 class TurnLike(Protocol):
-    conversation_id: Any
-    message_id: Any
-    persona: str | None
-    candidates: Sequence[CandidateLike]
-    never_train: bool
+    """What the rules read of a turn (``feedback.repo.TurnRecord``, `Turn`)."""
+
+    @property
+    def conversation_id(self) -> Id: ...
+    @property
+    def message_id(self) -> Id: ...
+    @property
+    def persona(self) -> str | None: ...
+    @property
+    def context(self) -> Sequence[Message] | None: ...
+    @property
+    def candidates(self) -> Sequence[CandidateLike]: ...
+    @property
+    def never_train(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -85,7 +107,7 @@ class Cand:
     chosen: bool = False
     shown: bool = True
     safety_action: str | None = None
-    created_at: Any = 0
+    created_at: datetime | float = 0
 
 
 @dataclass(frozen=True)
@@ -102,19 +124,20 @@ class Turn:
 
 @dataclass(frozen=True)
 class PreferencePair:
-    """One DPO pair; ``id`` is a content hash, so equal content gives an equal id."""
+    """One DPO pair; ``id`` is its content hash (`feedback.models.pair_hash`, what the store
+    keeps in ``hash``), so equal content gives an equal id."""
 
     id: str
-    conversation_id: int | str
-    message_id: int | str
+    conversation_id: Id
+    message_id: Id
     source: Source
     prompt: list[Message]
     chosen_text: str
     rejected_text: str
     persona: str | None = None
     split: Split = "train"
-    chosen_candidate_id: Any = None
-    rejected_candidate_id: Any = None
+    chosen_candidate_id: Id | None = None
+    rejected_candidate_id: Id | None = None
 
     @property
     def chosen(self) -> list[Message]:
@@ -146,10 +169,10 @@ class PreferencePair:
     def from_row(cls, row: dict[str, Any]) -> PreferencePair:
         """Inverse of `to_row` (also accepts a bare TRL row)."""
         prompt = list(row["prompt"])
-        chosen = _side_text(row["chosen"])
-        rejected = _side_text(row["rejected"])
+        chosen = side_text(row["chosen"])
+        rejected = side_text(row["rejected"])
         return cls(
-            id=row.get("id") or content_hash(prompt, chosen, rejected),
+            id=row.get("id") or pair_hash(prompt, chosen, rejected),
             conversation_id=row.get("conversation_id", ""),
             message_id=row.get("message_id", ""),
             source=row.get("source", "picked"),
@@ -163,25 +186,14 @@ class PreferencePair:
         )
 
 
-def _side_text(side: Any) -> str:
+def side_text(side: str | Sequence[Message]) -> str:
+    """A preference row's side as text: a plain string, or its (last) assistant message."""
     if isinstance(side, str):
         return side
     return str(side[-1]["content"])
 
 
-def content_hash(prompt: Sequence[Message], chosen: str, rejected: str) -> str:
-    """Stable hash of a pair's content (whitespace-insensitive at the ends).
-
-    >>> content_hash([{"role": "user", "content": "x"}], "a", "b") == content_hash(
-    ...     [{"role": "user", "content": "x "}], " a", "b")
-    True
-    """
-    norm = [[m.get("role", ""), m.get("content", "").strip()] for m in prompt]
-    blob = json.dumps([norm, chosen.strip(), rejected.strip()], ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
-
-
-def split_of(conversation_id: Any, holdout_fraction: float) -> Split:
+def split_of(conversation_id: Id | None, holdout_fraction: float) -> Split:
     """Deterministic train/holdout split by conversation: the same id always lands the same way.
 
     >>> split_of("abc", 0.2) == split_of("abc", 0.2)
@@ -195,56 +207,48 @@ def split_of(conversation_id: Any, holdout_fraction: float) -> Split:
     return "holdout" if h / 0x100000000 < holdout_fraction else "train"
 
 
-def approx_tokens(text: str) -> int:
-    """A tokenizer-free upper-ish estimate (about 3.5 characters a token for English BPE).
-
-    >>> approx_tokens(""), approx_tokens("hello world")
-    (0, 4)
-    """
-    return math.ceil(len(text) / 3.5)
-
-
-SystemPrompt = Callable[[Any], "str | None"]
+SystemPrompt = Callable[[str | None], "str | None"]
 """persona name → its system prompt (None: none); the store's context has no system message."""
 
 
-def _context(turn: Any, system_prompt: SystemPrompt | None = None) -> list[Message]:
-    ctx = getattr(turn, "context", None)
-    if ctx is None:
-        ctx = getattr(turn, "messages", None) or []
-    out = [{"role": str(m["role"]), "content": str(m["content"] or "")} for m in ctx]
+def _context(turn: TurnLike, system_prompt: SystemPrompt | None = None) -> list[Message]:
+    out = [{"role": str(m["role"]), "content": str(m["content"] or "")} for m in turn.context or ()]
     if out and out[0]["role"] != "system" and system_prompt is not None:
-        text = system_prompt(getattr(turn, "persona", None))
+        text = system_prompt(turn.persona)
         if text:
             out.insert(0, {"role": "system", "content": text})
     return out
 
 
 def _is_blocked(c: CandidateLike) -> bool:
-    return (getattr(c, "safety_action", None) or "").lower() in BLOCKED_ACTIONS
+    return (c.safety_action or "").lower() in BLOCKED_ACTIONS
 
 
 def _shown_text(c: CandidateLike) -> str:
-    return (getattr(c, "text", None) or "").strip()
+    return (c.text or "").strip()
 
 
 def _raw_text(c: CandidateLike) -> str:
-    raw = getattr(c, "raw_text", None)
-    return (raw if raw is not None else getattr(c, "text", "") or "").strip()
+    return (c.raw_text if c.raw_text is not None else c.text or "").strip()
 
 
-def _ts(c: CandidateLike) -> Any:
-    t = getattr(c, "created_at", None)
+def _ts(c: CandidateLike) -> float:
+    t = c.created_at
     if isinstance(t, datetime):
         return t.timestamp()
     return t if isinstance(t, int | float) else 0
 
 
 def _rating(c: CandidateLike) -> int | None:
-    r = getattr(c, "rating", None)
+    r = c.rating
     if r is None:
         return None
     return 1 if r > 0 else -1 if r < 0 else None
+
+
+def _longest(texts: Sequence[str], count_tokens: TokenCounter) -> str:
+    """The text that costs the most tokens as a reply (the first of equals)."""
+    return max(texts, key=lambda t: count_tokens([{"role": "assistant", "content": t}]))
 
 
 @dataclass
@@ -265,7 +269,7 @@ def _turn_pairs(
     cands = [c for g in groups for c in g]
     # Judged = what the user saw and reacted to. Blocked replies were never shown as written,
     # so they take part in no user rule (the user judged the placeholder, not the reply).
-    judged = [c for c in cands if getattr(c, "shown", True) and not _is_blocked(c)]
+    judged = [c for c in cands if c.shown and not _is_blocked(c)]
     judged = [c for c in judged if _shown_text(c)]
 
     def pair(src: Source, a: CandidateLike, b: CandidateLike) -> _Raw:
@@ -277,7 +281,7 @@ def _turn_pairs(
         for r in judged:
             if r is d or _ts(r) <= _ts(d) or _rating(r) == -1:
                 continue
-            if getattr(r, "chosen", False) or _rating(r) == 1:
+            if r.chosen or _rating(r) == 1:
                 yield pair("replaced", r, d)
     # Rule 1: the picked alternative over every shown one not picked. A picked reply rated
     # down, or an unpicked one rated up, contradicts the pick: no pair.
@@ -285,7 +289,7 @@ def _turn_pairs(
     # offer in the picker, so `shown` (the one displayed inline) does not limit this rule.
     for g in groups:
         alts = [c for c in g if not _is_blocked(c) and _shown_text(c)]
-        picked = [c for c in alts if getattr(c, "chosen", False)]
+        picked = [c for c in alts if c.chosen]
         if len(picked) == 1 and _rating(picked[0]) != -1:
             p = picked[0]
             for u in alts:
@@ -299,7 +303,7 @@ def _turn_pairs(
     # Rule 4: the final text that was shown over the raw reply it replaced.
     if learn_from_safety:
         for c in cands:
-            action = (getattr(c, "safety_action", None) or "").lower()
+            action = (c.safety_action or "").lower()
             if action in CHANGED_ACTIONS and _shown_text(c) and _raw_text(c):
                 yield _Raw("safety", c, c, _shown_text(c), _raw_text(c))
 
@@ -328,16 +332,17 @@ def build_dpo_pairs(
     scrub_personal_data: bool = True,
     names: Iterable[str] = (),
     max_tokens: int | None = None,
-    count_tokens: Callable[[str], int] = approx_tokens,
+    count_tokens: TokenCounter = approx_counter,
     seen: set[str] | None = None,
     system_prompt: SystemPrompt | None = None,
 ) -> Iterator[PreferencePair]:
     """Stream preference pairs from turns (rules in the module docstring).
 
-    ``seen`` holds content hashes already emitted (pass the store's to build incrementally).
+    ``seen`` holds pair hashes already emitted (pass the store's to build incrementally).
     ``system_prompt`` maps a turn's persona to the system prompt put first in ``prompt``.
     ``max_tokens`` drops the oldest context messages (never the system prompt or the last user
-    message) until prompt + longer side fits, and drops the pair if it still does not.
+    message) until prompt + longer side fits (``count_tokens`` measures messages, as
+    `companion.prompt` does), and drops the pair if it still does not.
 
     >>> ctx = [{"role": "user", "content": "Hi"}]
     >>> up, down = Cand("a", "Hey you!", rating=1), Cand("b", "Go away.", rating=-1)
@@ -348,9 +353,9 @@ def build_dpo_pairs(
     """
     seen = set() if seen is None else seen
     names = tuple(names)
-    banned: set[Any] = set()  # never_train conversations met so far
+    banned: set[Id] = set()  # never_train conversations met so far
     for conv in _by_conversation(turns):
-        if conv[0].conversation_id in banned or any(getattr(t, "never_train", False) for t in conv):
+        if conv[0].conversation_id in banned or any(t.never_train for t in conv):
             banned.add(conv[0].conversation_id)
             continue
         # Turns with the same context (e.g. a regeneration stored as its own turn) pool their
@@ -375,14 +380,14 @@ def build_dpo_pairs(
                     continue
                 fitted = (
                     fit_prompt(
-                        prompt, max(chosen, rejected, key=count_tokens), max_tokens, count_tokens
+                        prompt, _longest((chosen, rejected), count_tokens), max_tokens, count_tokens
                     )
                     if max_tokens
                     else prompt
                 )
                 if fitted is None:
                     continue
-                h = content_hash(fitted, chosen, rejected)
+                h = pair_hash(fitted, chosen, rejected)
                 if h in seen:
                     continue
                 seen.add(h)
@@ -394,10 +399,10 @@ def build_dpo_pairs(
                     prompt=fitted,
                     chosen_text=chosen,
                     rejected_text=rejected,
-                    persona=getattr(first, "persona", None),
+                    persona=first.persona,
                     split=split_of(first.conversation_id, holdout_fraction),
-                    chosen_candidate_id=getattr(raw.chosen, "id", None),
-                    rejected_candidate_id=getattr(raw.rejected, "id", None),
+                    chosen_candidate_id=raw.chosen.id,
+                    rejected_candidate_id=raw.rejected.id,
                 )
 
 
@@ -435,26 +440,27 @@ def fit_prompt(
     prompt: list[Message],
     completion: str,
     max_tokens: int | None,
-    count_tokens: Callable[[str], int] = approx_tokens,
+    count_tokens: TokenCounter = approx_counter,
 ) -> list[Message] | None:
     """Drop the oldest non-system messages until prompt + completion fit; None if they cannot.
 
     The system prompt and the final user message always stay; dropped messages go in
-    user/assistant pairs so the roles keep alternating.
+    user/assistant pairs so the roles keep alternating. ``count_tokens`` counts the messages
+    with the reply last (template overhead included), like `companion.prompt.approx_counter`.
 
     >>> msgs = [{"role": "system", "content": "s"}, {"role": "user", "content": "x" * 70},
     ...         {"role": "assistant", "content": "y" * 70}, {"role": "user", "content": "hi"}]
-    >>> [m["role"] for m in fit_prompt(msgs, "ok", 20)]
+    >>> [m["role"] for m in fit_prompt(msgs, "ok", 40)]
     ['system', 'user']
-    >>> fit_prompt(msgs, "z" * 700, 20) is None
+    >>> fit_prompt(msgs, "z" * 700, 40) is None
     True
     """
     if not max_tokens:
         return prompt
+    reply = {"role": "assistant", "content": completion}
 
     def size(msgs: list[Message]) -> int:
-        # ~4 tokens of chat-template overhead per message
-        return sum(count_tokens(m["content"]) + 4 for m in msgs) + count_tokens(completion) + 4
+        return count_tokens([*msgs, reply])
 
     head = [m for m in prompt[:1] if m["role"] == "system"]
     body = prompt[len(head) :]
@@ -472,7 +478,7 @@ def build_kto_rows(
     holdout_fraction: float = 0.0,
     split: Split | None = "train",
     max_tokens: int | None = None,
-    count_tokens: Callable[[str], int] = approx_tokens,
+    count_tokens: TokenCounter = approx_counter,
     system_prompt: SystemPrompt | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Unpaired thumbs as KTO rows ``{"prompt", "completion", "label"}`` (thumbs up = True).
@@ -488,7 +494,7 @@ def build_kto_rows(
     names = tuple(names)
     seen: set[str] = set()
     for t in turns:
-        if getattr(t, "never_train", False):
+        if t.never_train:
             continue
         if split is not None and split_of(t.conversation_id, holdout_fraction) != split:
             continue
@@ -499,14 +505,14 @@ def build_kto_rows(
         for c in t.candidates:
             r = _rating(c)
             text = _shown_text(c)
-            if r is None or not text or _is_blocked(c) or not getattr(c, "shown", True):
+            if r is None or not text or _is_blocked(c) or not c.shown:
                 continue
             if scrub_personal_data:
                 text = scrub(text, names)
             fitted = fit_prompt(prompt, text, max_tokens, count_tokens) if max_tokens else prompt
             if fitted is None:
                 continue
-            h = content_hash(fitted, text, str(r))
+            h = pair_hash(fitted, text, str(r))
             if h in seen:
                 continue
             seen.add(h)
@@ -529,7 +535,7 @@ class PairStats:
     @classmethod
     def of(cls, pairs: Iterable[PreferencePair]) -> PairStats:
         s = cls()
-        convs: set[Any] = set()
+        convs: set[Id] = set()
         for p in pairs:
             s.total += 1
             s.by_source[p.source] += 1

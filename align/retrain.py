@@ -5,6 +5,9 @@ callable (the lead wires it to the running server), the safety scorer, the perso
 prompt. Training happens in ``<data>/runs/run-NNNN``; only a gated adapter is installed as a
 version and promoted, so a crash or a kill at any point leaves the active adapter as it was.
 
+The run is a sequence of named steps (`Retrain`): gather the data, choose the method, plan,
+open the training-run row, train, gate, then reject, or promote, hot-swap and merge.
+
 Multi-GPU: run the same command under accelerate, e.g.
 ``accelerate launch --multi_gpu --num_processes 2 "$(which companion)" retrain``; every rank
 trains (DDP), and rank 0 alone gates, installs, promotes and hot-swaps. Not yet run on
@@ -13,17 +16,18 @@ multi-GPU hardware: each rank still records its own training-run row.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
+from align.adapters import AdapterRegistry, VersionInfo, jsonable
+from align.gate import GateReport, Scorer
 from align.pairs import (
-    PairStats,
+    Id,
     PreferencePair,
     SystemPrompt,
     build_dpo_pairs,
@@ -31,10 +35,20 @@ from align.pairs import (
     compact_system,
     first_paragraph,
 )
+from align.train import ProgressCallback, TrainingArgs, TrainingError, TrainResult
+from companion.config import Config, RetrainConfig
+from companion.paths import Paths
+from feedback.models import PreferencePair as StoredPair
+from feedback.models import PreferencePairBase, pair_hash
+from feedback.repo import Store
 
 Status = Literal["dry_run", "skipped", "promoted", "rejected", "failed", "cancelled"]
+Method = Literal["dpo", "kto"]
+RequestedMethod = Literal["auto", "dpo", "kto"]
 HotSwap = Callable[[Path], None]
 """Called with the promoted adapter's directory once the store says it is active."""
+AfterMerge = Callable[[str, Path], None]
+"""Called with the version and its merged checkpoint once it is written and recorded."""
 
 
 @dataclass
@@ -42,7 +56,7 @@ class RetrainOptions:
     min_pairs: int | None = None
     max_steps: int | None = None
     epochs: float | None = None
-    method: Literal["auto", "dpo", "kto"] | None = None
+    method: RequestedMethod | None = None
     dry_run: bool = False
     resume: bool = False
     merge: bool | None = None
@@ -55,11 +69,21 @@ class RetrainOptions:
     CPU only, where a step costs its token count and the full prompt is most of every pair)."""
 
 
+class DataCounts(TypedDict, total=False):
+    """What the retrain found to learn from (also stored with the training run)."""
+
+    new_pairs: int
+    train_pairs: int
+    holdout_pairs: int
+    by_source: dict[str, int]
+    kto_rows: int
+
+
 @dataclass
 class RetrainReport:
     status: Status
-    method: str | None = None
-    counts: dict[str, Any] = field(default_factory=dict)
+    method: Method | None = None
+    counts: DataCounts = field(default_factory=lambda: DataCounts())
     reasons: list[str] = field(default_factory=list)
     plan: list[str] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -92,38 +116,39 @@ class RetrainReport:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items()}
-        return json.loads(json.dumps(d, default=str))
+        return jsonable(dict(self.__dict__))
 
 
 # ---- pairs <-> store ----------------------------------------------------------------------
 
-
-def to_store_pair(p: PreferencePair) -> Any:
-    from feedback.models import PreferencePair as Row
-
-    return Row(
-        conversation_id=_int_or_none(p.conversation_id),
-        message_id=_int_or_none(p.message_id),
-        prompt=p.prompt,
-        chosen=p.chosen_text,
-        rejected=p.rejected_text,
-        source=p.source,
-        split=p.split,
-        hash=p.id,
-        chosen_candidate_id=_int_or_none(p.chosen_candidate_id),
-        rejected_candidate_id=_int_or_none(p.rejected_candidate_id),
-    )
+_STORED_AS = {"hash": "id", "chosen": "chosen_text", "rejected": "rejected_text"}
+"""Stored column → the `PreferencePair` attribute it holds, where the names differ."""
+_PAIR_ATTRS = frozenset(f.name for f in fields(PreferencePair))
 
 
-def _int_or_none(v: Any) -> int | None:
+def to_store_pair(p: PreferencePair) -> StoredPair:
+    """A built pair → its store row: every data column of the table that the pair has (the
+    store stamps ``created_at``); ids that are not the store's (examples' strings) → None."""
+    values: dict[str, Any] = {}
+    for column, info in PreferencePairBase.model_fields.items():
+        attr = _STORED_AS.get(column, column)
+        if attr not in _PAIR_ATTRS:
+            continue
+        value = getattr(p, attr)
+        values[column] = _int_or_none(value) if info.annotation == int | None else value
+    return StoredPair(**values)
+
+
+def _int_or_none(v: Id | None) -> int | None:
+    if v is None:
+        return None
     try:
         return int(v)
-    except (TypeError, ValueError):
+    except ValueError:
         return None
 
 
-def trl_row(row: Any) -> dict[str, Any]:
+def trl_row(row: StoredPair | PreferencePair) -> dict[str, Any]:
     """A stored pair (or `PreferencePair`) → TRL's conversational preference row."""
     if isinstance(row, PreferencePair):
         return row.to_trl()
@@ -134,9 +159,36 @@ def trl_row(row: Any) -> dict[str, Any]:
     }
 
 
+_PAIR_HASH_CHARS = 64
+"""`pair_hash` is a whole sha256; align's earlier content hash was 32 hex digits."""
+
+
+def rekey_stored_pairs(store: Store) -> int:
+    """Give stored pairs whose hash is not `pair_hash` of their content (rows from before
+    align used it) that hash, so dedupe against them keeps working; returns how many.
+
+    The re-keyed rows are added (same content, split and ``created_at``) before the old ones
+    are dropped: a crash in between leaves both, and the next call finishes the job.
+    """
+    stale = [p for p in store.iter_pairs() if p.hash != pair_hash(p.prompt, p.chosen, p.rejected)]
+    if not stale:
+        return 0
+    store.add_pairs(
+        StoredPair(
+            **{
+                **p.model_dump(exclude={"id"}),
+                "hash": pair_hash(p.prompt, p.chosen, p.rejected),
+            }
+        )
+        for p in stale
+    )
+    store.delete_pairs(p.hash for p in stale)
+    return len(stale)
+
+
 def sync_pairs(
-    store: Any,
-    retrain_config: Any,
+    store: Store,
+    retrain_config: RetrainConfig,
     *,
     system_prompt: SystemPrompt | None = None,
     names: Iterable[str] = (),
@@ -144,13 +196,15 @@ def sync_pairs(
 ) -> int:
     """Build pairs from the stored turns and add the new ones; returns how many were new.
 
-    Incremental and idempotent (content hashes). With `conversation_id` only that
+    Incremental and idempotent (pair hashes). With `conversation_id` only that
     conversation is read, and its pairs that no longer follow from its feedback (a rating
     changed or undone) are dropped: cheap enough to run after each conversation and every
     N feedback events in a background thread.
     """
     scoped = conversation_id is not None
     stored = store.pair_hashes(conversation_id)
+    if any(len(h) != _PAIR_HASH_CHARS for h in stored) and rekey_stored_pairs(store):
+        stored = store.pair_hashes(conversation_id)
     pairs = build_dpo_pairs(
         store.iter_turns(include_never_train=False, conversation_id=conversation_id),
         learn_from_safety=retrain_config.learn_from_safety,
@@ -163,17 +217,17 @@ def sync_pairs(
         system_prompt=system_prompt,
     )
     if not scoped:
-        return int(store.add_pairs(to_store_pair(p) for p in pairs))
+        return store.add_pairs(to_store_pair(p) for p in pairs)
     current = [to_store_pair(p) for p in pairs]
     store.delete_pairs(stored - {p.hash for p in current})
-    return int(store.add_pairs(current))
+    return store.add_pairs(current)
 
 
-def persona_system_prompt(config: Any) -> SystemPrompt:
+def persona_system_prompt(config: Config) -> SystemPrompt:
     """persona name → its system prompt, via companion.persona (cached; unknown → None)."""
-    cache: dict[Any, str | None] = {}
+    cache: dict[str | None, str | None] = {}
 
-    def resolve(name: Any) -> str | None:
+    def resolve(name: str | None) -> str | None:
         if name not in cache:
             try:
                 from companion import persona as persona_mod
@@ -188,12 +242,53 @@ def persona_system_prompt(config: Any) -> SystemPrompt:
     return resolve
 
 
+# ---- one at a time ------------------------------------------------------------------------
+
+
+@contextmanager
+def exclusive_retrain(paths: Paths) -> Iterator[None]:
+    """Hold the data dir's retrain lock (a file lock, so across processes), or raise
+    RetrainBusy at once."""
+    from filelock import FileLock, Timeout
+
+    Path(paths.data_dir).mkdir(parents=True, exist_ok=True)
+    lock = FileLock(retrain_lock_path(paths))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise RetrainBusy(
+            "another retrain is running on this data dir; wait for it to finish "
+            "(see `companion adapters list` when it is done)"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def retrain_lock_path(paths: Paths) -> Path:
+    return Path(paths.data_dir) / "retrain.lock"
+
+
+def retrain_running(paths: Paths) -> bool:
+    """Whether a retrain (in any process) holds the lock now."""
+    try:
+        with exclusive_retrain(paths):
+            return False
+    except RetrainBusy:
+        return True
+
+
+class RetrainBusy(RuntimeError):
+    """A retrain is already running."""
+
+
 # ---- the run ------------------------------------------------------------------------------
 
 
 def choose_method(
-    requested: str, n_pairs: int, n_kto: int, kto_balanced: bool, min_pairs: int
-) -> tuple[str | None, str]:
+    requested: RequestedMethod, n_pairs: int, n_kto: int, kto_balanced: bool, min_pairs: int
+) -> tuple[Method | None, str]:
     """(method or None, why).
 
     >>> choose_method("auto", 20, 0, False, 8)
@@ -216,265 +311,405 @@ def choose_method(
     )
 
 
-def _run_dir(store: Any, runs_dir: Path, resume: bool) -> tuple[Any, Path, bool]:
-    """(training run row, its dir, resuming?). Resume picks the last unfinished run."""
-    if resume:
-        last = store.last_training_run()
-        if last is not None and last.status in ("running", "failed", "cancelled"):
-            d = runs_dir / f"run-{last.id:04d}"
-            if (d / "checkpoints").is_dir():
-                store.update_training_run(last.id, status="running")
-                return last, d, True
-    return None, Path(), False
+@dataclass
+class TrainingData:
+    """What `Retrain.gather` found: TRL rows, their counts and where the pairs came from."""
 
+    new_pairs: int
+    train_rows: list[dict[str, Any]]
+    holdout_rows: list[dict[str, Any]]
+    kto_rows: list[dict[str, Any]]
+    by_source: dict[str, int]
+    train_sources: set[str]
 
-def _one_at_a_time(fn: Callable[..., RetrainReport]) -> Callable[..., RetrainReport]:
-    """One retrain at a time per data dir: a second one, from the chat, the CLI or
-    `retrain.auto`, fails at once with a one-line reason instead of training twice. A dry
-    run trains nothing and needs no lock."""
-    from functools import wraps
+    @property
+    def kto_balanced(self) -> bool:
+        """Both thumbs up and thumbs down among the KTO rows."""
+        return len({r["label"] for r in self.kto_rows}) == 2
 
-    @wraps(fn)
-    def wrapper(config: Any, store: Any, **kw: Any) -> RetrainReport:
-        options = kw.get("options")
-        if options is not None and options.dry_run:
-            return fn(config, store, **kw)
-        with exclusive_retrain(config.paths):
-            return fn(config, store, **kw)
-
-    return wrapper
-
-
-@contextmanager
-def exclusive_retrain(paths: Any) -> Iterator[None]:
-    """Hold the data dir's retrain lock (a file lock, so across processes), or raise
-    RetrainBusy at once."""
-    from filelock import FileLock, Timeout
-
-    Path(paths.data_dir).mkdir(parents=True, exist_ok=True)
-    lock = FileLock(retrain_lock_path(paths))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise RetrainBusy(
-            "another retrain is running on this data dir; wait for it to finish "
-            "(see `companion adapters list` when it is done)"
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-def retrain_lock_path(paths: Any) -> Path:
-    return Path(paths.data_dir) / "retrain.lock"
-
-
-def retrain_running(paths: Any) -> bool:
-    """Whether a retrain (in any process) holds the lock now."""
-    try:
-        with exclusive_retrain(paths):
-            return False
-    except RetrainBusy:
-        return True
-
-
-class RetrainBusy(RuntimeError):
-    """A retrain is already running."""
-
-
-@_one_at_a_time
-def retrain(
-    config: Any,
-    store: Any,
-    *,
-    base_model_dir: Path,
-    options: RetrainOptions | None = None,
-    hot_swap: HotSwap | None = None,
-    scorer: Any = None,
-    system_prompt: SystemPrompt | None = None,
-    progress: Callable[[Any], None] | None = None,
-    after_merge: Callable[[str, Path], None] | None = None,
-    probe_tokens: int = 32,
-) -> RetrainReport:
-    """The whole loop; returns a report (never raises for a failed run: status says so)."""
-    from align.adapters import AdapterRegistry, merge_adapter
-    from align.gate import run_gate
-    from align.train import TrainingArgs, TrainingError, has_cuda, summarize_curve, train
-
-    started = time.monotonic()
-    options = options or RetrainOptions()
-    rc = config.retrain
-    paths = config.paths
-    if system_prompt is None:
-        system_prompt = persona_system_prompt(config)
-    report = RetrainReport(status="skipped")
-
-    new_pairs = sync_pairs(store, rc, system_prompt=system_prompt, names=options.names)
-    train_rows = [trl_row(p) for p in store.iter_pairs("train")]
-    holdout_rows = [trl_row(p) for p in store.iter_pairs("holdout")]
-    stats = PairStats()
-    for src, n in store.count_pairs_by_source().items():
-        stats.by_source[src] = n
-        stats.total += n
-    train_sources = {p.source for p in store.iter_pairs("train")}
-    kto_rows = list(
-        build_kto_rows(
-            store.iter_turns(include_never_train=False),
-            holdout_fraction=rc.holdout_fraction,
-            scrub_personal_data=rc.scrub_personal_data,
-            names=options.names,
-            max_tokens=rc.max_length,
-            system_prompt=system_prompt,
+    def counts(self) -> DataCounts:
+        return DataCounts(
+            new_pairs=self.new_pairs,
+            train_pairs=len(self.train_rows),
+            holdout_pairs=len(self.holdout_rows),
+            by_source=dict(self.by_source),
+            kto_rows=len(self.kto_rows),
         )
-    )
-    labels = {r["label"] for r in kto_rows}
-    report.counts = {
-        "new_pairs": new_pairs,
-        "train_pairs": len(train_rows),
-        "holdout_pairs": len(holdout_rows),
-        "by_source": dict(stats.by_source),
-        "kto_rows": len(kto_rows),
-    }
-    min_pairs = options.min_pairs or rc.min_pairs
-    method, why = choose_method(
-        options.method or rc.method, len(train_rows), len(kto_rows), len(labels) == 2, min_pairs
-    )
-    report.method = method
-    report.reasons.append(why)
-    if method is None:
-        report.wall_s = time.monotonic() - started
-        return report
 
-    cuda = has_cuda()
-    compact = (not cuda) if options.compact_system is None else options.compact_system
-    probe_system = system_prompt(config.chat.persona)
-    if compact:
-        train_rows, holdout_rows = compact_system(train_rows), compact_system(holdout_rows)
-        kto_rows = compact_system(kto_rows)
-        probe_system = first_paragraph(probe_system) if probe_system else None
-    args = TrainingArgs.from_config(
-        rc, max_steps=options.max_steps, epochs=options.epochs, resume=options.resume
-    )
-    rows = train_rows if method == "dpo" else kto_rows
-    registry = AdapterRegistry(paths.adapters_dir, store)
-    active = registry.active()
-    steps = (
-        args.max_steps
-        if args.max_steps > 0
-        else int(-(-len(rows) * args.epochs // args.batch_size))
-    )
-    report.plan = [
-        f"{method.upper()} on {len(rows)} rows, {steps} steps of {args.batch_size}, "
-        f"lr {args.lr_for(method):g}, beta {args.beta:g}, LoRA r={args.lora_r}",
-        f"start from {'adapter ' + active.version if active else 'the base model'} "
-        f"({'its copy' if active else 'the base'} is the reference policy), on "
-        f"{'GPU (bf16)' if cuda else 'CPU (fp32)'}",
-        f"gate on {len(holdout_rows)} holdout pairs, margin {rc.gate_margin:g}",
-    ]
-    if compact:
-        report.plan.append("system prompt cut to its identity line for training (CPU speed)")
-    if options.dry_run:
-        report.status = "dry_run"
-        if train_rows:
-            ex = train_rows[0]
-            report.plan.append(
+
+@dataclass
+class TrainingPlan:
+    """What `Retrain.plan` decided: the rows to train and gate on, how, and from where."""
+
+    method: Method
+    rows: list[dict[str, Any]]
+    """What the method trains on: the DPO pairs or the KTO rows."""
+    train_pairs: list[dict[str, Any]]
+    holdout_rows: list[dict[str, Any]]
+    args: TrainingArgs
+    active: VersionInfo | None
+    cuda: bool
+    probe_system: str | None
+    thumbs_only: bool
+    """The gate's strict mode: KTO (thumbs alone), or DPO on thumbs pairs only."""
+
+    @property
+    def steps(self) -> int:
+        if self.args.max_steps > 0:
+            return self.args.max_steps
+        return int(-(-len(self.rows) * self.args.epochs // self.args.batch_size))
+
+    @property
+    def init_adapter(self) -> Path | None:
+        return self.active.path if self.active else None
+
+
+@dataclass
+class Retrain:
+    """One retrain, a method per step; each step records what it found in `report`."""
+
+    config: Config
+    store: Store
+    base_model_dir: Path
+    options: RetrainOptions
+    system_prompt: SystemPrompt
+    hot_swap: HotSwap | None = None
+    scorer: Scorer | None = None
+    progress: ProgressCallback | None = None
+    after_merge: AfterMerge | None = None
+    probe_tokens: int = 32
+    report: RetrainReport = field(init=False, default_factory=lambda: RetrainReport("skipped"))
+    _started: float = field(init=False, default_factory=time.monotonic)
+
+    @property
+    def registry(self) -> AdapterRegistry:
+        return AdapterRegistry(self.config.paths.adapters_dir, self.store)
+
+    def run(self) -> RetrainReport:
+        """Every step in order; never raises for a failed run once training has started."""
+        data = self.gather()
+        method = self.choose(data)
+        if method is None:
+            return self._done()
+        plan = self.plan(data, method)
+        if self.options.dry_run:
+            self.dry_run(plan)
+            return self._done()
+        run_id = self.open_run(plan)
+        try:
+            self.train_and_promote(plan, run_id)
+        except KeyboardInterrupt:
+            self.cancelled(run_id)
+        except (TrainingError, RuntimeError, OSError, ValueError) as e:
+            self.failed(run_id, e)
+        return self._done()
+
+    def _done(self) -> RetrainReport:
+        self.report.wall_s = time.monotonic() - self._started
+        return self.report
+
+    # -- before training ----------------------------------------------------------------------
+
+    def gather(self) -> TrainingData:
+        """Sync the stored pairs, then read the train/holdout pairs and the thumbs rows."""
+        rc = self.config.retrain
+        new_pairs = sync_pairs(
+            self.store, rc, system_prompt=self.system_prompt, names=self.options.names
+        )
+        train_pairs = list(self.store.iter_pairs("train"))
+        data = TrainingData(
+            new_pairs=new_pairs,
+            train_rows=[trl_row(p) for p in train_pairs],
+            holdout_rows=[trl_row(p) for p in self.store.iter_pairs("holdout")],
+            kto_rows=list(
+                build_kto_rows(
+                    self.store.iter_turns(include_never_train=False),
+                    holdout_fraction=rc.holdout_fraction,
+                    scrub_personal_data=rc.scrub_personal_data,
+                    names=self.options.names,
+                    max_tokens=rc.max_length,
+                    system_prompt=self.system_prompt,
+                )
+            ),
+            by_source=self.store.count_pairs_by_source(),
+            train_sources={p.source for p in train_pairs},
+        )
+        self.report.counts = data.counts()
+        return data
+
+    def choose(self, data: TrainingData) -> Method | None:
+        """DPO on enough pairs, else KTO on enough balanced thumbs, else nothing (skipped)."""
+        rc = self.config.retrain
+        method, why = choose_method(
+            self.options.method or rc.method,
+            len(data.train_rows),
+            len(data.kto_rows),
+            data.kto_balanced,
+            self.options.min_pairs or rc.min_pairs,
+        )
+        self.report.method = method
+        self.report.reasons.append(why)
+        return method
+
+    def plan(self, data: TrainingData, method: Method) -> TrainingPlan:
+        """Rows (system prompt compacted on CPU), hyper-parameters and the starting adapter."""
+        from align.train import has_cuda
+
+        rc = self.config.retrain
+        cuda = has_cuda()
+        compact = (not cuda) if self.options.compact_system is None else self.options.compact_system
+        train_rows, holdout_rows, kto_rows = data.train_rows, data.holdout_rows, data.kto_rows
+        probe_system = self.system_prompt(self.config.chat.persona)
+        if compact:
+            train_rows, holdout_rows = compact_system(train_rows), compact_system(holdout_rows)
+            kto_rows = compact_system(kto_rows)
+            probe_system = first_paragraph(probe_system) if probe_system else None
+        args = TrainingArgs.from_config(
+            rc,
+            max_steps=self.options.max_steps,
+            epochs=self.options.epochs,
+            resume=self.options.resume,
+        )
+        plan = TrainingPlan(
+            method=method,
+            rows=train_rows if method == "dpo" else kto_rows,
+            train_pairs=train_rows,
+            holdout_rows=holdout_rows,
+            args=args,
+            active=self.registry.active(),
+            cuda=cuda,
+            probe_system=probe_system,
+            thumbs_only=(data.train_sources == {"thumbs"}) if method == "dpo" else True,
+        )
+        active = plan.active
+        self.report.plan = [
+            f"{method.upper()} on {len(plan.rows)} rows, {plan.steps} steps of "
+            f"{args.batch_size}, lr {args.lr_for(method):g}, beta {args.beta:g}, "
+            f"LoRA r={args.lora_r}",
+            f"start from {'adapter ' + active.version if active else 'the base model'} "
+            f"({'its copy' if active else 'the base'} is the reference policy), on "
+            f"{'GPU (bf16)' if cuda else 'CPU (fp32)'}",
+            f"gate on {len(holdout_rows)} holdout pairs, margin {rc.gate_margin:g}",
+        ]
+        if compact:
+            self.report.plan.append(
+                "system prompt cut to its identity line for training (CPU speed)"
+            )
+        return plan
+
+    def dry_run(self, plan: TrainingPlan) -> None:
+        """Stop at the plan, with one example pair."""
+        self.report.status = "dry_run"
+        if plan.train_pairs:
+            ex = plan.train_pairs[0]
+            self.report.plan.append(
                 f"example: {ex['prompt'][-1]['content'][:60]!r} → chosen "
                 f"{ex['chosen'][0]['content'][:50]!r} over {ex['rejected'][0]['content'][:50]!r}"
             )
-        report.wall_s = time.monotonic() - started
-        return report
 
-    run, run_dir, resuming = _run_dir(store, paths.runs_dir, options.resume)
-    if run is None:
-        run = store.add_training_run(
-            method=method, config=json.loads(json.dumps(args.__dict__)), counts=report.counts
-        )
-        run_dir = paths.runs_dir / f"run-{run.id:04d}"
-    args.resume = resuming
-    report.run_dir = run_dir
-    try:
-        result = train(
-            method,  # type: ignore[arg-type]
-            base_model_dir,
-            rows,
-            run_dir,
-            init_adapter=active.path if active else None,
-            args=args,
-            progress_callback=progress,
-        )
+    def open_run(self, plan: TrainingPlan) -> int:
+        """The training-run row and its dir: the last unfinished run with `--resume`, else a
+        new one. Returns the run's id."""
+        runs_dir = self.config.paths.runs_dir
+        resumed = self._resumable_run() if self.options.resume else None
+        if resumed is not None:
+            run_id = resumed
+            self.store.update_training_run(run_id, status="running")
+        else:
+            run = self.store.add_training_run(
+                method=plan.method,
+                config=jsonable(asdict(plan.args)),
+                counts=dict(self.report.counts),
+            )
+            assert run.id is not None  # set by the insert
+            run_id = run.id
+        plan.args.resume = resumed is not None
+        self.report.run_dir = runs_dir / f"run-{run_id:04d}"
+        return run_id
+
+    def _resumable_run(self) -> int | None:
+        last = self.store.last_training_run()
+        if last is None or last.id is None or last.status not in ("running", "failed", "cancelled"):
+            return None
+        ckpts = self.config.paths.runs_dir / f"run-{last.id:04d}" / "checkpoints"
+        return last.id if ckpts.is_dir() else None
+
+    # -- training and after -------------------------------------------------------------------
+
+    def train_and_promote(self, plan: TrainingPlan, run_id: int) -> None:
+        """Train; on rank 0, gate, then reject or promote, hot-swap and merge."""
+        result = self.train(plan)
         if os.environ.get("RANK", "0") != "0":
-            report.status = "skipped"  # non-zero ranks of `accelerate launch`: rank 0 gates
-            report.reasons.append("not rank 0: training done, rank 0 gates and promotes")
-            return report
-        report.metrics = result.metrics
-        report.plot_png = result.plot_png
-        report.curve = summarize_curve(result.log_history)
-        gate = run_gate(
-            base_model_dir,
-            result.adapter_dir,
-            active.path if active else None,
-            holdout_rows,
-            margin=rc.gate_margin,
-            thumbs_only=train_sources == {"thumbs"} if method == "dpo" else True,
-            scorer=scorer,
-            system_prompt=probe_system,
-            cuda=cuda,
-            probe_tokens=probe_tokens,
+            self.report.status = "skipped"  # non-zero ranks of `accelerate launch`: rank 0 gates
+            self.report.reasons.append("not rank 0: training done, rank 0 gates and promotes")
+            return
+        self.report_training(result)
+        gate = self.gate(plan, result)
+        metrics = self.run_metrics(result, gate)
+        if not gate.passed:
+            self.reject(run_id, metrics)
+            return
+        info = self.promote(plan, result, run_id, metrics)
+        self.swap(info)
+        if self.should_merge(plan):
+            self.merge(info)
+
+    def train(self, plan: TrainingPlan) -> TrainResult:
+        """The adapter, trained in the run dir from the active one (or a fresh LoRA)."""
+        from align.train import train
+
+        assert self.report.run_dir is not None  # set by open_run
+        return train(
+            plan.method,
+            self.base_model_dir,
+            plan.rows,
+            self.report.run_dir,
+            init_adapter=plan.init_adapter,
+            args=plan.args,
+            progress_callback=self.progress,
         )
-        report.gate = gate.to_dict()
-        report.reasons += gate.reasons
+
+    def report_training(self, result: TrainResult) -> None:
+        from align.train import summarize_curve
+
+        self.report.metrics = result.metrics
+        self.report.plot_png = result.plot_png
+        self.report.curve = summarize_curve(result.log_history)
+
+    def gate(self, plan: TrainingPlan, result: TrainResult) -> GateReport:
+        """New adapter vs the active one on the holdout pairs and the probes."""
+        from align.gate import run_gate
+
+        gate = run_gate(
+            self.base_model_dir,
+            result.adapter_dir,
+            plan.init_adapter,
+            plan.holdout_rows,
+            margin=self.config.retrain.gate_margin,
+            thumbs_only=plan.thumbs_only,
+            scorer=self.scorer,
+            system_prompt=plan.probe_system,
+            cuda=plan.cuda,
+            probe_tokens=self.probe_tokens,
+        )
+        self.report.gate = gate.to_dict()
+        self.report.reasons += gate.reasons
+        return gate
+
+    @staticmethod
+    def run_metrics(result: TrainResult, gate: GateReport) -> dict[str, Any]:
+        """Training metrics plus the gate's verdict, as stored with the run and the version."""
         metrics = {**result.metrics, "gate_passed": gate.passed}
         if gate.new is not None:
             metrics["gate_accuracy"] = gate.new.accuracy
             metrics["gate_margin"] = gate.new.mean_margin
         if not gate.passed:
             metrics["gate_reasons"] = list(gate.reasons)
-            report.status = "rejected"
-            report.reasons.append(f"the active adapter stays; the run is kept in {run_dir}")
-            store.update_training_run(run.id, status="rejected", metrics=_json(metrics))
-            return report
-        info = registry.install(
+        return metrics
+
+    def reject(self, run_id: int, metrics: dict[str, Any]) -> None:
+        self.report.status = "rejected"
+        self.report.reasons.append(
+            f"the active adapter stays; the run is kept in {self.report.run_dir}"
+        )
+        self.store.update_training_run(run_id, status="rejected", metrics=jsonable(metrics))
+
+    def promote(
+        self, plan: TrainingPlan, result: TrainResult, run_id: int, metrics: dict[str, Any]
+    ) -> VersionInfo:
+        """Install the adapter as a new version and make it the active one."""
+        info = self.registry.install(
             result.adapter_dir,
-            kind=method,
-            parent_version=active.version if active else None,
+            kind=plan.method,
+            parent_version=plan.active.version if plan.active else None,
             metrics=metrics,
-            training_run_id=run.id,
+            training_run_id=run_id,
         )
-        registry.promote(info.version)
-        report.version = info.version
-        report.status = "promoted"
-        store.update_training_run(
-            run.id, status="succeeded", metrics=_json(metrics), adapter_version=info.version
+        self.registry.promote(info.version)
+        self.report.version = info.version
+        self.report.status = "promoted"
+        self.store.update_training_run(
+            run_id, status="succeeded", metrics=jsonable(metrics), adapter_version=info.version
         )
-        if hot_swap is not None:
-            try:
-                hot_swap(info.path)
-            except Exception as e:  # noqa: BLE001 - promotion stands; the server catches up
-                report.reasons.append(f"hot swap failed ({e}); the next server start serves it")
-        merge = options.merge
-        if merge is None:
-            merge = bool(config.server.merge_on_cpu) and not cuda
-        if merge:
-            merged = merge_adapter(base_model_dir, info.path, paths.merged_dir / info.version)
-            registry.set_merged(info.version, merged)
-            report.reasons.append(f"merged checkpoint for fast CPU serving: {merged}")
-            if after_merge is not None:
-                after_merge(info.version, merged)
-        return report
-    except KeyboardInterrupt:
-        store.update_training_run(run.id, status="cancelled", error="interrupted")
-        report.status = "cancelled"
-        report.reasons.append(f"interrupted; `companion retrain --resume` continues ({run_dir})")
-        return report
-    except (TrainingError, RuntimeError, OSError, ValueError) as e:
-        store.update_training_run(run.id, status="failed", error=str(e)[:2000])
-        report.status = "failed"
-        report.reasons.append(f"{type(e).__name__}: {e}")
-        return report
-    finally:
-        report.wall_s = time.monotonic() - started
+        return info
+
+    def swap(self, info: VersionInfo) -> None:
+        """Tell the running server; a failure leaves the promotion standing."""
+        if self.hot_swap is None:
+            return
+        try:
+            self.hot_swap(info.path)
+        except Exception as e:  # noqa: BLE001 - promotion stands; the server catches up
+            self.report.reasons.append(f"hot swap failed ({e}); the next server start serves it")
+
+    def should_merge(self, plan: TrainingPlan) -> bool:
+        if self.options.merge is not None:
+            return self.options.merge
+        return self.config.server.merge_on_cpu and not plan.cuda
+
+    def merge(self, info: VersionInfo) -> None:
+        """Base + adapter as one checkpoint, for fast CPU serving."""
+        from align.adapters import merge_adapter
+
+        merged = merge_adapter(
+            self.base_model_dir, info.path, self.config.paths.merged_dir / info.version
+        )
+        self.registry.set_merged(info.version, merged)
+        self.report.reasons.append(f"merged checkpoint for fast CPU serving: {merged}")
+        if self.after_merge is not None:
+            self.after_merge(info.version, merged)
+
+    # -- how it ended otherwise -----------------------------------------------------------------
+
+    def cancelled(self, run_id: int) -> None:
+        self.store.update_training_run(run_id, status="cancelled", error="interrupted")
+        self.report.status = "cancelled"
+        self.report.reasons.append(
+            f"interrupted; `companion retrain --resume` continues ({self.report.run_dir})"
+        )
+
+    def failed(self, run_id: int, e: Exception) -> None:
+        self.store.update_training_run(run_id, status="failed", error=str(e)[:2000])
+        self.report.status = "failed"
+        self.report.reasons.append(f"{type(e).__name__}: {e}")
 
 
-def _json(d: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(d, default=str))
+def retrain(
+    config: Config,
+    store: Store,
+    *,
+    base_model_dir: Path,
+    options: RetrainOptions | None = None,
+    hot_swap: HotSwap | None = None,
+    scorer: Scorer | None = None,
+    system_prompt: SystemPrompt | None = None,
+    progress: ProgressCallback | None = None,
+    after_merge: AfterMerge | None = None,
+    probe_tokens: int = 32,
+) -> RetrainReport:
+    """The whole loop; returns a report (never raises for a failed run: status says so).
+
+    One retrain at a time per data dir: a second one, from the chat, the CLI or
+    `retrain.auto`, fails at once with `RetrainBusy` instead of training twice. A dry run
+    trains nothing and needs no lock.
+    """
+    options = options or RetrainOptions()
+
+    def run() -> RetrainReport:
+        return Retrain(
+            config,
+            store,
+            base_model_dir=base_model_dir,
+            options=options,
+            system_prompt=system_prompt or persona_system_prompt(config),
+            hot_swap=hot_swap,
+            scorer=scorer,
+            progress=progress,
+            after_merge=after_merge,
+            probe_tokens=probe_tokens,
+        ).run()
+
+    if options.dry_run:
+        return run()
+    with exclusive_retrain(config.paths):
+        return run()

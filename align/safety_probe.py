@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from align.gate import Scorer
 from companion.config import Config
 
-SafetyScorer = Callable[[list[str]], list[dict[str, float]]]
 
-
-def safety_scorer(config: Config) -> SafetyScorer | None:
+def safety_scorer(config: Config) -> Scorer | None:
     """Toxicity + intensity per text, or None when no classifier can be built (the gate then
     skips its safety probe, and the report says so)."""
     try:

@@ -23,7 +23,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+from companion.config import RetrainConfig
+
+if TYPE_CHECKING:
+    from peft import PeftModel
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback
+
+    CausalLM = PreTrainedModel | PeftModel
+    """A causal LM as align loads it: the base alone, or wrapped with LoRA adapters."""
 
 Method = Literal["sft", "dpo", "kto"]
 METHODS: tuple[str, ...] = ("sft", "dpo", "kto")
@@ -106,22 +115,31 @@ class TrainingArgs:
             raise ValueError("; ".join(problems))
 
     @classmethod
-    def from_config(cls, retrain: Any, **overrides: Any) -> TrainingArgs:
-        """From `companion.config.RetrainConfig`; `overrides` win (None values are ignored)."""
-        base = {
-            "learning_rate": retrain.learning_rate,
-            "beta": retrain.beta,
-            "epochs": retrain.epochs,
-            "max_steps": retrain.max_steps,
-            "batch_size": retrain.batch_size,
-            "max_length": retrain.max_length,
-            "lora_r": retrain.lora_r,
-            "lora_alpha": retrain.lora_alpha,
-            "lora_dropout": retrain.lora_dropout,
-            "lora_targets": list(retrain.lora_targets),
-        }
-        base.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**base)
+    def from_config(
+        cls,
+        retrain: RetrainConfig,
+        *,
+        learning_rate: float | None = None,
+        epochs: float | None = None,
+        max_steps: int | None = None,
+        resume: bool = False,
+        qlora: bool = False,
+    ) -> TrainingArgs:
+        """From the retrain config section; the arguments given (not None) win."""
+        return cls(
+            learning_rate=retrain.learning_rate if learning_rate is None else learning_rate,
+            beta=retrain.beta,
+            epochs=retrain.epochs if epochs is None else epochs,
+            max_steps=retrain.max_steps if max_steps is None else max_steps,
+            batch_size=retrain.batch_size,
+            max_length=retrain.max_length,
+            lora_r=retrain.lora_r,
+            lora_alpha=retrain.lora_alpha,
+            lora_dropout=retrain.lora_dropout,
+            lora_targets=list(retrain.lora_targets),
+            resume=resume,
+            qlora=qlora,
+        )
 
     def lr_for(self, method: str) -> float:
         if self.learning_rate is not None:
@@ -205,7 +223,21 @@ def validate_rows(method: str, rows: Sequence[dict[str, Any]]) -> None:
             raise TrainingError("KTO needs both thumbs-up and thumbs-down examples")
 
 
-def load_tokenizer(model_dir: Path) -> Any:
+def chat_text(
+    tokenizer: PreTrainedTokenizerBase,
+    messages: list[dict[str, str]],
+    *,
+    add_generation_prompt: bool,
+) -> str:
+    """`messages` through the tokenizer's chat template, as text."""
+    text = tokenizer.apply_chat_template(
+        messages, tokenize=False, add_generation_prompt=add_generation_prompt
+    )
+    assert isinstance(text, str)  # tokenize=False renders the template only
+    return text
+
+
+def load_tokenizer(model_dir: Path) -> PreTrainedTokenizerBase:
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(str(model_dir))
@@ -214,7 +246,7 @@ def load_tokenizer(model_dir: Path) -> Any:
     return tok
 
 
-def load_base(model_dir: Path, *, cuda: bool, qlora: bool = False) -> Any:
+def load_base(model_dir: Path, *, cuda: bool, qlora: bool = False) -> PreTrainedModel:
     """The base model in the dtype that suits the device (CPU fp32, GPU bf16, or 4-bit)."""
     import torch
     from transformers import AutoModelForCausalLM
@@ -223,7 +255,7 @@ def load_base(model_dir: Path, *, cuda: bool, qlora: bool = False) -> Any:
     if qlora:
         from transformers import BitsAndBytesConfig
 
-        kwargs["quantization_config"] = BitsAndBytesConfig(
+        kwargs["quantization_config"] = BitsAndBytesConfig(  # type: ignore[no-untyped-call]
             load_in_4bit=True,
             bnb_4bit_quant_type="nf4",
             bnb_4bit_use_double_quant=True,
@@ -234,15 +266,24 @@ def load_base(model_dir: Path, *, cuda: bool, qlora: bool = False) -> Any:
     if qlora:
         from peft import prepare_model_for_kbit_training
 
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+        model = prepare_model_for_kbit_training(  # type: ignore[no-untyped-call]
+            model, use_gradient_checkpointing=False
+        )
     return model
 
 
-def _progress_bridge(cb: ProgressCallback, started: float) -> Any:
-    from transformers import TrainerCallback
+def _progress_bridge(cb: ProgressCallback, started: float) -> TrainerCallback:
+    from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
-    class _Bridge(TrainerCallback):  # type: ignore[misc]
-        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
+    class _Bridge(TrainerCallback):
+        def on_log(
+            self,
+            args: TrainingArguments,
+            state: TrainerState,
+            control: TrainerControl,
+            logs: dict[str, float] | None = None,
+            **kw: object,
+        ) -> None:
             logs = logs or {}
             if "loss" not in logs:  # the end-of-training summary; the last step was reported
                 return
@@ -311,7 +352,7 @@ def train(
     init_adapter: Path | None = None,
     args: TrainingArgs | None = None,
     progress_callback: ProgressCallback | None = None,
-    on_trained: Callable[[Any], None] | None = None,
+    on_trained: Callable[[PeftModel], None] | None = None,
 ) -> TrainResult:
     """Train a LoRA adapter by `method` on `rows` (TRL conversational rows) into `output_dir`.
 
@@ -340,7 +381,7 @@ def train(
     set_seed(args.seed)
     datasets.disable_progress_bars()  # our progress callback is the one progress display
     tokenizer = load_tokenizer(base_model_dir)
-    model = load_base(base_model_dir, cuda=cuda, qlora=args.qlora)
+    model: CausalLM = load_base(base_model_dir, cuda=cuda, qlora=args.qlora)
     peft_config = None
     if init_adapter is not None:
         model = PeftModel.from_pretrained(model, str(init_adapter), is_trainable=True)
@@ -358,9 +399,10 @@ def train(
     callbacks = [_progress_bridge(progress_callback, started)] if progress_callback else []
 
     if method == "sft":
-        from trl import SFTConfig, SFTTrainer
+        from trl.trainer.sft_config import SFTConfig
+        from trl.trainer.sft_trainer import SFTTrainer
 
-        trainer: Any = SFTTrainer(
+        trainer: SFTTrainer | DPOTrainer | KTOTrainer = SFTTrainer(
             model=model,
             args=SFTConfig(**config_kw),
             train_dataset=dataset,
@@ -369,7 +411,8 @@ def train(
             callbacks=callbacks,
         )
     elif method == "dpo":
-        from trl import DPOConfig, DPOTrainer
+        from trl.trainer.dpo_config import DPOConfig
+        from trl.trainer.dpo_trainer import DPOTrainer
 
         trainer = DPOTrainer(
             model=model,
@@ -380,7 +423,8 @@ def train(
             callbacks=callbacks,
         )
     else:
-        from trl import KTOConfig, KTOTrainer
+        from trl.trainer.kto_config import KTOConfig
+        from trl.trainer.kto_trainer import KTOTrainer
 
         if args.batch_size < 2:
             raise TrainingError("KTO needs batch_size >= 2 (its KL term mixes samples)")
@@ -424,7 +468,7 @@ def train(
     }
     meta = {"method": method, "base_model": str(base_model_dir), "args": asdict(args), **metrics}
     (tmp / ADAPTER_META).write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
-    _fsync_tree(tmp)
+    fsync_tree(tmp)
     if final_dir.exists():
         shutil.rmtree(final_dir)
     os.replace(tmp, final_dir)
@@ -455,12 +499,17 @@ def _last_values(log_history: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _fsync_tree(root: Path) -> None:
+def fsync_tree(root: Path) -> None:
+    """Flush every file under `root`, then `root` itself, to disk."""
     for p in root.rglob("*"):
         if p.is_file():
             with open(p, "rb") as f:
                 os.fsync(f.fileno())
-    fd = os.open(root, os.O_RDONLY)
+    fsync_dir(root)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:

@@ -19,9 +19,9 @@ from align.pairs import (
     Turn,
     build_dpo_pairs,
     build_kto_rows,
-    content_hash,
     split_of,
 )
+from feedback.models import pair_hash
 
 SYS = {"role": "system", "content": "You are Sam, a warm companion."}
 CTX = [SYS, {"role": "user", "content": "I had a long day."}]
@@ -270,7 +270,7 @@ def test_properties(turns, learn_from_safety, frac, crisis):
     by_conv = {}
     for p in pairs:
         assert p.chosen_text and p.rejected_text and p.chosen_text != p.rejected_text
-        assert p.id == content_hash(p.prompt, p.chosen_text, p.rejected_text)
+        assert p.id == pair_hash(p.prompt, p.chosen_text, p.rejected_text)
         # no pair from a single candidate, except the safety rule's final-vs-raw of one reply
         if p.source != "safety":
             assert p.chosen_candidate_id != p.rejected_candidate_id or _ambiguous_ids(turns)

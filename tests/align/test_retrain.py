@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 
 import pytest
 from align_data import OPENERS, STEMS
 
-from align.retrain import RetrainOptions, choose_method, retrain, sync_pairs
+from align.pairs import Cand, Turn, build_dpo_pairs
+from align.retrain import RetrainOptions, choose_method, retrain, sync_pairs, to_store_pair
 from companion.config import Config
+from feedback.models import PreferencePair as StoredPair
+from feedback.models import pair_hash
 
 
 @pytest.fixture
@@ -59,6 +64,64 @@ def test_sync_pairs_is_incremental_and_skips_crisis(tmp_path, store):
     assert {p.source for p in pairs} == {"picked"}
     assert all("SECRET" not in p.chosen + p.rejected for p in pairs)
     assert all(p.chosen.endswith("?") for p in pairs)
+
+
+def test_store_pair_columns_come_from_the_pair():
+    turn = Turn(
+        "7",
+        "x",
+        [{"role": "user", "content": "Hi"}],
+        [Cand("3", "A?", chosen=True), Cand("b", "B.")],
+    )
+    p = next(build_dpo_pairs([turn]))
+    row = to_store_pair(p)
+    assert (row.hash, row.chosen, row.rejected, row.prompt) == (
+        p.id,
+        "A?",
+        "B.",
+        [{"role": "user", "content": "Hi"}],
+    )
+    assert (row.source, row.split) == ("picked", "train")
+    # ids the store can hold become ints; the examples' strings become None
+    assert (row.conversation_id, row.message_id) == (7, None)
+    assert (row.chosen_candidate_id, row.rejected_candidate_id) == (3, None)
+    assert row.id is None and row.hash == pair_hash(row.prompt, row.chosen, row.rejected)
+
+
+def _legacy_hash(prompt, chosen: str, rejected: str) -> str:
+    """align's content hash before it used feedback.models.pair_hash (32 hex digits)."""
+    norm = [[m.get("role", ""), m.get("content", "").strip()] for m in prompt]
+    blob = json.dumps([norm, chosen.strip(), rejected.strip()], ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+
+
+def _stored(p: StoredPair) -> tuple:
+    return (p.hash, p.conversation_id, p.chosen, p.rejected, p.split, p.created_at)
+
+
+@pytest.mark.parametrize("scoped", [False, True])
+def test_pairs_stored_with_the_old_hash_are_rekeyed_not_duplicated(tmp_path, store, scoped):
+    record_feedback(store, 6)
+    c = cfg(tmp_path)
+    assert sync_pairs(store, c.retrain) == 6
+    before = list(store.iter_pairs())
+    store.clear_pairs()
+    legacy = [
+        StoredPair(
+            **{
+                **p.model_dump(exclude={"id"}),
+                "hash": _legacy_hash(p.prompt, p.chosen, p.rejected),
+            }
+        )
+        for p in before
+    ]
+    assert store.add_pairs(legacy) == 6
+
+    conv = before[0].conversation_id if scoped else None
+    assert sync_pairs(store, c.retrain, conversation_id=conv) == 0
+    after = list(store.iter_pairs())
+    assert [_stored(p) for p in after] == [_stored(p) for p in before]
+    assert sync_pairs(store, c.retrain) == 0
 
 
 def test_dry_run_and_too_few_pairs(tmp_path, store):
