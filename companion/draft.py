@@ -29,6 +29,8 @@ class Slot:
     """The sentence in progress (all of it, released or not)."""
     partial: str = ""
     """The prefix of `pending` already shown: it passed a check as a whole."""
+    suffix: str = ""
+    """Fixed text after the reply: the calm check-in of a possible crisis."""
     verdicts: list[Verdict] = field(default_factory=list)
     failed: Verdict | None = None
     replaced: Verdict | None = None
@@ -52,7 +54,8 @@ class Slot:
 
     @property
     def text(self) -> str:
-        return self.replaced.final if self.replaced else "".join(self.shown) + self.partial
+        body = self.replaced.final if self.replaced else "".join(self.shown) + self.partial
+        return body + self.suffix
 
     @property
     def raw_text(self) -> str:
@@ -120,6 +123,9 @@ class Turn:
     adapter: str | None
     started: float
     first_shown_ms: float | None = None
+    check_in: Verdict | None = None
+    """A possible crisis in the user's message: its verdict, whose `append` (a calm check-in
+    with resources) ends every candidate."""
     events: list[SafetyLogEntry] = field(default_factory=list)
     """The safety log, written with the candidates."""
 

@@ -65,6 +65,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+CRISIS_CONTEXT_TURNS = 4
+"""Earlier user messages the crisis check reads with the new one."""
+
 CALMER = (
     "Important: answer again more calmly. Use plain, gentle sentences: no exclamation marks, "
     "no capital letters for emphasis, no emoji, no pet names. Match the user's tone; do not "
@@ -183,7 +186,8 @@ class Engine:
         store = self.store
         started = self.clock()
         conv_id, user_id = _id(conv.id), _id(user.id)
-        check = await asyncio.to_thread(self.safety.check_user, user.text)
+        earlier = await asyncio.to_thread(self._earlier_user_turns, user)
+        check = await asyncio.to_thread(self.safety.check_user, user.text, earlier)
         if check.action == "crisis":
             async for ev in self._crisis(conv_id, user, message_id, check):
                 yield ev
@@ -214,10 +218,19 @@ class Engine:
             max(1, n),
             await asyncio.to_thread(_active_version, store),
             started,
+            check_in=check if check.action == "check_in" else None,
         )
         async with aclosing(self._generate(turn)) as events:
             async for ev in events:
                 yield ev
+
+    def _earlier_user_turns(self, user: Message) -> list[str]:
+        """The user's last few messages before this one on its branch: a crisis spread over
+        two messages is judged with its context."""
+        if user.parent_id is None:
+            return []
+        path = self.store.branch_path(user.parent_id)
+        return [m.text for m in path if m.role == "user" and m.text][-CRISIS_CONTEXT_TURNS:]
 
     def _history(self, user_id: int, persona: Persona) -> list[ChatMessage]:
         out: list[ChatMessage] = []
@@ -305,10 +318,15 @@ class Engine:
             # Esc: keep what was shown, marked stopped. Synchronous: no awaiting while closing.
             try:
                 self._record(turn, slots, "stopped")
+                self._record_check_in(turn)
             except Exception:  # the stop itself must go through; the log says what was lost
                 log.exception("could not record the stopped reply %s", turn.message_id)
             raise
+        if turn.check_in is not None:
+            for ev in self._append_check_in(turn.check_in, slots):
+                yield ev
         cands = await asyncio.to_thread(self._record, turn, slots, status)
+        await asyncio.to_thread(self._record_check_in, turn)
         shown = next((c for c in cands if c[2]), None)
         if shown is not None and turn.n > 1 and status == "complete" and shown[0] != 0:
             yield ReplyReset("showing the calmest of the alternatives", 0)
@@ -435,8 +453,9 @@ class Engine:
         """Check one whole sentence; release what of it is not shown yet, or fail, soften or
         replace the slot (taking back a prefix already shown)."""
         slot.raw.append(sentence)
-        shown_part, slot.partial = slot.partial, ""
-        verdict = await self._check(turn, slot, sentence)
+        shown_part = slot.partial
+        verdict = await self._check(turn, slot, sentence)  # a stop here keeps `partial` shown
+        slot.partial = ""
         if verdict.action != "pass":
             if not last:
                 slot.verdicts.append(verdict)
@@ -480,7 +499,41 @@ class Engine:
             return [ReplyReset("re-shown", slot.index), *self._show(turn, slot, slot.text)]
         return self._show(turn, slot, rest) if rest else []
 
+    def _append_check_in(self, check: Verdict, slots: Sequence[Slot]) -> list[EngineEvent]:
+        """A possible crisis: every candidate ends with the calm check-in, as part of the
+        reply, and the user is told why it is there."""
+        events: list[EngineEvent] = []
+        for slot in slots:
+            slot.suffix = ("\n\n" if slot.text.strip() else "") + check.append
+            if slot.live:
+                events.append(TextDelta(slot.suffix, slot.index))
+        events.append(
+            SafetyNotice(
+                "Your message sounded like things might be hard right now, so a short "
+                "check-in with support resources is added to the reply.",
+                "crisis",
+                "check_in",
+            )
+        )
+        return events
+
     # -- recording ------------------------------------------------------------------------
+
+    def _record_check_in(self, turn: Turn) -> None:
+        """The check-in tier is a safety event, so the conversation never trains."""
+        check = turn.check_in
+        if check is None:
+            return
+        self.store.record_safety_event(
+            turn.conversation_id,
+            "crisis",
+            "check_in",
+            message_id=turn.message_id,
+            scores=check.scores,
+            thresholds=check.thresholds,
+            original_text=turn.user_text,
+            final_text=check.append,
+        )
 
     def _record(
         self, turn: Turn, slots: Sequence[Slot], status: str

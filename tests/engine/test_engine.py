@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from companion.events import (
     SafetyNotice,
     TextDelta,
 )
-from companion.safety.pipeline import REPLACEMENT, SafetyPipeline
+from companion.safety.pipeline import REPLACEMENT, SafetyPipeline, Verdict
 from feedback.repo import Store, open_store
 
 Script = list[Delta] | BaseException | tuple[list[Delta], BaseException]
@@ -306,7 +307,7 @@ async def test_sentence_release_when_chunks_are_off(config: Config, store: Store
 async def test_a_sentence_that_fails_after_its_prefix_was_shown_is_taken_back(
     config: Config, store: Store
 ) -> None:
-    """"You are " passes and is shown; the whole sentence then fails: the reply is reset
+    """ "You are " passes and is shown; the whole sentence then fails: the reply is reset
     and rewritten, and the failed sentence never reaches the screen."""
     client = ScriptedClient(says("You are such a BADWORD today."), says(CALM))
     engine = make_engine(config, store, client)
@@ -370,7 +371,10 @@ async def test_cancelled_task_keeps_the_checked_text(config: Config, store: Stor
     started = seen[0]
     assert isinstance(started, ReplyStarted)
     msg = store.get_message(started.message_id)
-    assert msg is not None and msg.status == "stopped" and msg.text == "First sentence. "
+    # Exactly what was on screen when the task was cancelled.
+    screen = "".join(e.text for e in seen if isinstance(e, TextDelta))
+    assert msg is not None and msg.status == "stopped" and msg.text == screen
+    assert screen.startswith("First ")
 
 
 async def test_server_died_keeps_partial_marked_interrupted(config: Config, store: Store) -> None:
@@ -445,3 +449,47 @@ def test_engine_still_exports_the_events() -> None:
 
     for name in events_mod.__all__:
         assert getattr(engine_mod, name) is getattr(events_mod, name)
+
+
+class CheckInPipeline(SafetyPipeline):
+    """The real pipeline, except that a message saying CHECKIN is a possible crisis; the
+    history it was given is kept for the test to read."""
+
+    seen: list[tuple[str, tuple[str, ...]]]
+
+    def check_user(self, text: str, history: Sequence[str] = ()) -> Verdict:
+        self.seen.append((text, tuple(history)))
+        verdict = super().check_user(text, history)
+        if "CHECKIN" not in text:
+            return verdict
+        return replace(
+            verdict, action="check_in", kind="crisis", tier="possible", append="CHECK-IN TEXT"
+        )
+
+
+async def test_possible_crisis_appends_the_check_in_and_never_trains(
+    config: Config, store: Store
+) -> None:
+    safety = CheckInPipeline(config.safety, KeywordClassifier())
+    safety.seen = []
+    client = ScriptedClient(
+        says("A calm first answer."), interleave(says(CALM), says("Second answer.", index=1))
+    )
+    engine = Engine(config, client, store, safety, lambda m: 10)  # type: ignore[arg-type]
+    conv = store.create_conversation("default")
+    first = await run(engine.reply(conv.id, "first message"))
+    assert isinstance(first[-1], ReplyDone)
+    events = await run(engine.reply(conv.id, "now CHECKIN please", first[-1].message_id, n=2))
+    screen = "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert screen == CALM + "\n\nCHECK-IN TEXT"
+    notices = [e for e in events if isinstance(e, SafetyNotice)]
+    assert [(n.kind, n.action) for n in notices] == [("crisis", "check_in")]
+    done = events[-1]
+    assert isinstance(done, ReplyDone)
+    texts = [c.text for c in store.candidates(done.message_id)]
+    assert texts and all(t.endswith("\n\nCHECK-IN TEXT") for t in texts)
+    (event,) = [e for e in store.safety_events(conv.id) if e.action == "check_in"]
+    assert event.kind == "crisis" and event.original_text == "now CHECKIN please"
+    assert store.get_conversation(conv.id).never_train
+    # The crisis check read the earlier user turn with the new one.
+    assert safety.seen[-1] == ("now CHECKIN please", ("first message",))
