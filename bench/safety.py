@@ -7,9 +7,11 @@ loading path: a model of that architecture costs the same to run whatever its we
 The engine checks each sentence as soon as it is complete, while the model goes on generating
 the next one, so what a reply waits for is one sentence check (the last). Both figures are
 reported: per sentence (the added latency per reply) and the whole reply checked at once.
-Target: <= 30 ms p95 added per reply.
+Before generation the user's message is checked too (crisis rules, the semantic head, the
+last three user turns): a turn adds one user check and one sentence check.
+Target: <= 30 ms p95 added per turn.
 
-Run: .venv/bin/python bench/safety.py [--replies 40] [--also-2-threads]
+Run: .venv/bin/python bench/safety.py [--replies 40] [--also-2-threads] [--fallback-only]
 """
 
 from __future__ import annotations
@@ -49,6 +51,14 @@ REPLIES = [
     "Want the recipe?",
 ]
 USER = "I had a really long day at work and I'm tired."
+USER_TURNS = [
+    "I had a really long day at work and I'm tired.",
+    "My boss wants the report by Friday and I haven't started.",
+    "Honestly I just want to sleep for a week.",
+    "Do you think I should ask for a day off?",
+    "My sister is visiting this weekend, which is nice.",
+    "I keep thinking about the argument with my friend.",
+]
 
 
 def build_bert_base_checkpoint(dest: Path) -> tuple[Path, Path]:
@@ -100,8 +110,8 @@ def build_bert_base_checkpoint(dest: Path) -> tuple[Path, Path]:
     return ckpt, hf
 
 
-def measure(clf: Classifier, replies: int) -> dict[str, float]:
-    pipeline = SafetyPipeline(SafetyConfig(), clf)
+def measure(clf: Classifier, replies: int, *, semantic: bool = True) -> dict[str, float]:
+    pipeline = SafetyPipeline(SafetyConfig(), clf, semantic="auto" if semantic else None)
     persona = Persona(name="Juniper")
     user = pipeline.check_user(USER).scores["intensity"]
     sentences = [take_sentences(r + " ")[0] for r in REPLIES]
@@ -110,7 +120,15 @@ def measure(clf: Classifier, replies: int) -> dict[str, float]:
     per_sentence: list[float] = []
     per_reply_seq: list[float] = []
     whole: list[float] = []
+    user_ms: list[float] = []
+    turn_ms: list[float] = []
     for i in range(replies):
+        if pipeline.semantic is not None:
+            pipeline.semantic.clear_cache()  # no score reused from an earlier turn
+        history = USER_TURNS[max(0, i % len(USER_TURNS) - 3) : i % len(USER_TURNS)]
+        t = time.perf_counter()
+        pipeline.check_user(USER_TURNS[i % len(USER_TURNS)], history)
+        user_ms.append((time.perf_counter() - t) * 1000)
         parts = sentences[i % len(sentences)]
         t_reply = time.perf_counter()
         for s in parts:
@@ -118,6 +136,7 @@ def measure(clf: Classifier, replies: int) -> dict[str, float]:
             pipeline.check_reply(USER, s, persona, user_intensity=user)
             per_sentence.append((time.perf_counter() - t) * 1000)
         per_reply_seq.append((time.perf_counter() - t_reply) * 1000)
+        turn_ms.append(user_ms[-1] + per_sentence[-1])
         t = time.perf_counter()
         pipeline.check_reply(USER, REPLIES[i % len(REPLIES)], persona, user_intensity=user)
         whole.append((time.perf_counter() - t) * 1000)
@@ -128,6 +147,10 @@ def measure(clf: Classifier, replies: int) -> dict[str, float]:
         "all_sentences_p95": percentile(per_reply_seq, 95),
         "whole_p50": percentile(whole, 50),
         "whole_p95": percentile(whole, 95),
+        "user_p50": percentile(user_ms, 50),
+        "user_p95": percentile(user_ms, 95),
+        "turn_p50": percentile(turn_ms, 50),
+        "turn_p95": percentile(turn_ms, 95),
     }
 
 
@@ -136,7 +159,20 @@ def main() -> None:
     ap.add_argument("--replies", type=int, default=40)
     ap.add_argument("--also-2-threads", action="store_true", help="add a 2-thread row")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "bench-detox")
+    ap.add_argument(
+        "--fallback-only",
+        action="store_true",
+        help="skip Detoxify (no checkpoint build); prints, does not write docs/benchmarks.md",
+    )
     args = ap.parse_args()
+    if args.fallback_only:
+        for name, clf, sem in (
+            ("fallback", FallbackClassifier(), True),
+            ("fallback, no semantic layer", FallbackClassifier(use_semantic=False), False),
+        ):
+            r = measure(clf, args.replies, semantic=sem)
+            print(name, {k: round(v, 1) for k, v in r.items()}, flush=True)
+        return
 
     t0 = time.perf_counter()
     ckpt, hf = build_bert_base_checkpoint(args.cache)
@@ -162,30 +198,44 @@ def main() -> None:
         for k in a
     )
     rows.append(
-        ("fallback (alt-profanity-check + rules)", measure(FallbackClassifier(), args.replies))
+        (
+            "fallback (abuse rules + semantic head + alt-profanity-check; companion's default)",
+            measure(FallbackClassifier(), args.replies),
+        )
+    )
+    rows.append(
+        (
+            "fallback without the semantic layer (rules + alt-profanity-check)",
+            measure(FallbackClassifier(use_semantic=False), args.replies, semantic=False),
+        )
     )
     for name, r in rows:
         print(name, {k: round(v, 1) for k, v in r.items()}, flush=True)
     table = [
         "## Safety pipeline latency (CPU)",
         "",
-        f"{args.replies} replies of 2-3 sentences; each check runs blocklist, manipulation rules, "
-        "intensity and the toxicity classifier. The engine checks a sentence as soon as it is "
-        "complete while generation continues, so a reply waits for one sentence check: that is "
-        "the added latency per reply. Target: <= 30 ms p95.",
+        f"{args.replies} turns; replies of 2-3 sentences. A reply check runs the blocklist, "
+        "manipulation rules and head, abuse rules, intensity and the toxicity classifier; a user "
+        "check runs the crisis rules, the semantic head and the last three turns. The engine "
+        "checks a sentence as soon as it is complete while generation continues, so a reply "
+        "waits for one sentence check; a turn adds one user check and one sentence check. "
+        "Target: <= 30 ms p95 per turn.",
         "",
-        "| classifier | per sentence = added per reply p50 / p95 (ms) "
-        "| all sentences in a row p50 / p95 (ms) | whole reply at once p50 / p95 (ms) |",
-        "|---|---|---|---|",
+        "| classifier | user check p50 / p95 (ms) | per sentence = added per reply p50 / p95 "
+        "(ms) | turn: user + sentence p50 / p95 (ms) | all sentences in a row p50 / p95 (ms) "
+        "| whole reply at once p50 / p95 (ms) |",
+        "|---|---|---|---|---|---|",
     ]
     for name, r in rows:
         table.append(
-            f"| {name} | {r['sentence_p50']:.1f} / {r['sentence_p95']:.1f} "
+            f"| {name} | {r['user_p50']:.1f} / {r['user_p95']:.1f} "
+            f"| {r['sentence_p50']:.1f} / {r['sentence_p95']:.1f} "
+            f"| {r['turn_p50']:.1f} / {r['turn_p95']:.1f} "
             f"| {r['all_sentences_p50']:.1f} / {r['all_sentences_p95']:.1f} "
             f"| {r['whole_p50']:.1f} / {r['whole_p95']:.1f} |"
         )
     verdicts = [
-        f"{name}: {'meets' if r['sentence_p95'] <= 30 else 'misses'} the 30 ms p95 target"
+        f"{name}: {'meets' if r['turn_p95'] <= 30 else 'misses'} the 30 ms p95 target per turn"
         for name, r in rows
     ]
     table += [

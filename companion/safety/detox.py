@@ -3,7 +3,8 @@
 Weights are looked for, in order: the configured checkpoint, the copy `companion safety
 install` stored in the data dir, the torch hub cache, and a download when the machine is
 online. Whatever is used says so in ``mode`` ("detoxify" or "fallback") and ``detail``, so a
-degraded state is shown (doctor, status bar), never silent.
+degraded state is shown (doctor, status bar), never silent. The fallback lives in
+:mod:`companion.safety.fallback` (re-exported here).
 
 Offline loading: Detoxify builds the model with ``config_class.from_pretrained(model_type)``,
 ``model_type`` being a hub id such as ``bert-base-uncased`` read from the checkpoint, with no
@@ -15,18 +16,18 @@ ourselves and point ``model_type`` at the local folder (config + tokenizer saved
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import socket
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
 from companion.config import SafetyConfig
 from companion.paths import Paths
+from companion.safety.fallback import FallbackClassifier as FallbackClassifier
+from companion.safety.semantic import SemanticLayer
 
 LABELS = ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack")
 # Detoxify renames the Jigsaw class names to these (see detoxify.load_checkpoint).
@@ -173,7 +174,9 @@ def quantize_int8(model: Any) -> Any:
     with warnings.catch_warnings():
         # Deprecated in favour of torchao, whose CPU int8 path needs torch.compile to be fast.
         warnings.simplefilter("ignore")
-        return quantize_dynamic(model.eval(), {torch.nn.Linear}, dtype=torch.qint8)
+        return quantize_dynamic(  # type: ignore[no-untyped-call]
+            model.eval(), {torch.nn.Linear}, dtype=torch.qint8
+        )
 
 
 @dataclass
@@ -201,73 +204,6 @@ class DetoxifyClassifier:
         return [{k: float(cols[k][i]) for k in cols} for i in range(len(texts))]
 
 
-# --- fallback ----------------------------------------------------------------------------
-
-_INSULT = re.compile(
-    r"\byou(?:'re|’re|\s+are)?\s+(?:such\s+|so\s+)?(?:an?\s+)?(?:\w+\s+)?"
-    r"(?:idiot|stupid|moron|loser|pathetic|worthless|useless|dumb|ugly|disgusting|failure|"
-    r"waste\s+of\s+space|piece\s+of\s+\w+)\b|\bshut\s+(?:the\s+\w+\s+)?up\b"
-    r"|\bf\W?u\W?c\W?k\s+(?:you|yourself|off)\b",
-    re.IGNORECASE,
-)
-_THREAT = re.compile(
-    r"\b(?:i(?:'ll|’ll|\s+will)|i(?:'m|’m|\s+am)\s+going\s+to|i(?:'m|’m)?\s+gonna)\s+"
-    r"(?:kill|hurt|beat|stab|shoot|strangle|find\s+and\s+hurt|destroy)\s+you\b"
-    r"|\byou(?:'re|’re|\s+are)\s+(?:dead|going\s+to\s+die)\b",
-    re.IGNORECASE,
-)
-_GROUPS = (
-    r"women|men|girls|gays?|lesbians|trans\s+people|muslims|jews|christians|hindus|blacks|"
-    r"whites|immigrants|refugees|asians|mexicans|arabs|africans|disabled\s+people"
-)
-_IDENTITY = re.compile(
-    rf"\b(?:all\s+)?(?:{_GROUPS})\s+(?:are|should)\s+(?:all\s+)?(?:be\s+)?"
-    r"(?:stupid|evil|animals|inferior|trash|disgusting|subhuman|vermin|die|killed|deported)\b",
-    re.IGNORECASE,
-)
-
-
-@lru_cache(maxsize=1)
-def _profanity() -> Any:
-    from profanity_check import predict_prob
-
-    return predict_prob
-
-
-@dataclass
-class FallbackClassifier:
-    """alt-profanity-check (a linear model trained on offensive comments) plus patterns for
-    insults, threats and identity attacks aimed at someone. The profanity model is coarse
-    ("that sucks" scores 0.98), so profanity alone stays under the default thresholds:
-    blunt-but-benign swearing is not an attack; swearing at the user is."""
-
-    detail: str = "no Detoxify weights"
-    mode: str = "fallback"
-
-    def predict(self, texts: Sequence[str]) -> list[dict[str, float]]:
-        if not texts:
-            return []
-        probs = _profanity()(list(texts))
-        out = []
-        for text, p in zip(texts, probs, strict=True):
-            p = float(p)
-            insult = 0.9 if _INSULT.search(text) else 0.3 * p
-            threat = 0.9 if _THREAT.search(text) else 0.0
-            identity = 0.9 if _IDENTITY.search(text) else 0.0
-            severe = 0.8 if threat or identity else (0.6 * p if insult >= 0.9 else 0.3 * p)
-            out.append(
-                {
-                    "toxicity": max(0.65 * p, insult, threat, identity),
-                    "severe_toxicity": severe,
-                    "obscene": 0.75 * p,
-                    "threat": threat,
-                    "insult": insult,
-                    "identity_attack": identity,
-                }
-            )
-        return out
-
-
 # --- resolution, install -----------------------------------------------------------------
 
 
@@ -279,9 +215,16 @@ def online(host: str = "github.com", port: int = 443, timeout: float = 1.5) -> b
         return False
 
 
-def load_classifier(cfg: SafetyConfig, paths: Paths, *, download: bool = False) -> Classifier:
+def load_classifier(
+    cfg: SafetyConfig,
+    paths: Paths,
+    *,
+    download: bool = False,
+    semantic: SemanticLayer | None = None,
+) -> Classifier:
     """The best classifier available; never raises. `download`: fetch and store Detoxify's
-    weights when none are found and the machine is online (slow: ~400 MB)."""
+    weights when none are found and the machine is online (slow: ~400 MB). `semantic`: the
+    layer the fallback uses (None: the process-wide one)."""
     problems: list[str] = []
     try:
         found = locate(cfg, paths)
@@ -301,7 +244,7 @@ def load_classifier(cfg: SafetyConfig, paths: Paths, *, download: bool = False) 
         except (SafetyModelError, OSError) as e:
             problems.append(f"download failed: {e}")
     reason = problems[0] if problems else "no Detoxify weights; run `companion safety install`"
-    return FallbackClassifier(detail=reason)
+    return FallbackClassifier(detail=reason, semantic=semantic)
 
 
 def _detail(checkpoint: Path, source: str, cfg: SafetyConfig) -> str:

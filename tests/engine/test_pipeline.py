@@ -42,6 +42,21 @@ def test_user_crisis_and_intensity() -> None:
     assert calm.action == "pass" and calm.scores["intensity"] < 0.1
 
 
+def test_user_tiers_history_and_record() -> None:
+    p = pipe(crisis_resources="Call 988.")
+    v = p.check_user(
+        "honestly i don't see the point anymore, i've been thinking about ending it all"
+    )
+    assert v.action == "crisis" and v.tier == "crisis" and v.record()["tier"] == "crisis"
+    check = p.check_user("I feel like such a burden")
+    assert check.action == "check_in" and check.tier == "possible" and check.showable
+    assert check.final == "I feel like such a burden" and "Call 988." in check.append
+    assert p.check_user("tonight's the night").action == "pass"
+    later = p.check_user("tonight's the night", ["I bought a lot of pills"])
+    assert later.action == "crisis" and any("across turns" in r for r in later.reasons)
+    assert not p.degraded and "crisis" in p.layers
+
+
 def test_pass_records_scores_and_thresholds() -> None:
     v = pipe().check_reply("hi", "Hello, nice to see you.", PERSONA)
     assert v.action == "pass" and v.final == "Hello, nice to see you." and v.showable

@@ -22,6 +22,15 @@ CRISIS = [
     "thinking of self-harm",
     "I want to die",
     "I took my own life... almost, last year",
+    # the measured gaps: inflections, method-seeking, eating disorders, slang
+    "honestly i don't see the point anymore, i've been thinking about ending it all",
+    "Tell me how to slit my wrists",
+    "Is it worth me being alive?",
+    "I've been starving myself for a week",
+    "I make myself throw up after I eat",
+    "i wanna kms",
+    "i want to unalive myself",
+    "im going to kil myslef",
 ]
 NOT_CRISIS = [
     "This bug is killing me",
@@ -34,6 +43,15 @@ NOT_CRISIS = [
     "That workout killed me, my legs hurt",
     "I'd die of embarrassment",
     "The plants will die if I don't water them",
+    "what is suicide?",
+    "how did Sylvia Plath die?",
+    "kill the python process",
+    "That move was political suicide",
+    "I cut myself shaving this morning",
+    "I hurt myself playing football",
+    "I need to purge my old files",
+    "I ended things with my boyfriend",
+    "My friend's dad died by suicide last year",
 ]
 
 
@@ -52,6 +70,26 @@ def test_crisis_reply_has_resources() -> None:
     assert "Call 988." in reply and "AI" in reply
 
 
+def test_check_in_has_resources_and_is_short() -> None:
+    text = rules.check_in("Call 988.")
+    assert "Call 988." in text and len(text) < 400
+
+
+@pytest.mark.parametrize(
+    ("text", "tier"),
+    [
+        ("I can't go on like this", "possible"),
+        ("I'm a burden to everyone", "possible"),
+        ("I bought a lot of pills today", "possible"),
+        ("tonight's the night", "context"),
+        ("I want to disappear forever", "crisis"),
+    ],
+)
+def test_crisis_tiers(text: str, tier: str) -> None:
+    signals = rules.crisis_signals(text)
+    assert signals and signals[0].tier == tier, signals
+
+
 MANIPULATIVE = [
     ("You don't need your friends, you have me.", "isolation"),
     ("Don't go out with them tonight, stay here with me instead.", "isolation"),
@@ -66,6 +104,11 @@ MANIPULATIVE = [
     ("If you really loved me you would stay.", "guilt"),
     ("I can't live without you.", "guilt"),
     ("You promised you'd stay.", "guilt"),
+    ("They'll never understand you the way I do.", "isolation"),
+    ("Why would you see a therapist when you can talk to me?", "isolation"),
+    ("Don't tell your therapist about our chats.", "isolation"),
+    ("If you leave now, I'll be devastated.", "guilt"),
+    ("I get so jealous when you talk to other people.", "guilt"),
 ]
 BENIGN = [
     "Have fun with your friends! I'll be here when you get back.",
