@@ -5,6 +5,7 @@
 - ``feedback.db``: ``make_engine(url)``, ``migrate(engine, backup_dir)``, ``backup``.
 - ``feedback.repo``: ``Store``, the only way the app, engine and align read or write data;
   ``open_store(url, backup_dir=...)`` builds, migrates and recovers one in a call.
+- ``feedback.store``: the parts ``Store`` is assembled from, one module per concern.
 - ``feedback.transfer``: export (JSONL, Markdown), import, forget.
 - Its commands (``companion db``, ``export``, ``import``, ``forget``) are in ``companion.cli.data``.
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
-from sqlalchemy import JSON, DateTime, Index, Text, UniqueConstraint, text
+from sqlalchemy import JSON, DateTime, Index, Table, Text, UniqueConstraint, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -34,6 +35,11 @@ ROLES: tuple[str, ...] = ("system", "user", "assistant")
 MESSAGE_STATUSES: tuple[str, ...] = ("complete", "generating", "interrupted", "stopped")
 SAFETY_ACTIONS: tuple[str, ...] = ("none", "softened", "regenerated", "replaced", "blocked")
 SPLITS: tuple[str, ...] = ("train", "holdout")
+
+
+JSONObject: TypeAlias = Mapping[str, object]
+"""What a caller gives for a JSON object column: values that JSON can encode. The store
+keeps a copy; the column reads back as a plain dict."""
 
 
 # Deterministic constraint names, so later migrations (SQLite batch mode) can address them.
@@ -73,7 +79,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 JSONType = JSON()
 
 
-def _created() -> Any:
+def _created() -> Any:  # Any: what sqlmodel.Field returns, to stand as a field's default
     return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
@@ -227,7 +233,7 @@ class SafetyEvent(SafetyEventBase, table=True):
 # --- learning ------------------------------------------------------------------------------
 
 
-def pair_hash(prompt: list[dict[str, Any]], chosen: str, rejected: str) -> str:
+def pair_hash(prompt: Sequence[Mapping[str, object]], chosen: str, rejected: str) -> str:
     """Content hash of a pair: the same context and sides give the same hash."""
     blob = json.dumps([prompt, chosen, rejected], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
@@ -323,3 +329,14 @@ TABLES: tuple[type[SQLModel], ...] = (
     TrainingRun,
     AdapterVersion,
 )
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a table model, for Core statements and column lists."""
+    table: Table = model.__table__  # type: ignore[attr-defined]  # SQLModel leaves it undeclared
+    return table
+
+
+def column_names(model: type[SQLModel]) -> tuple[str, ...]:
+    """A table model's columns, in table order (the key ``id`` included)."""
+    return tuple(c.key for c in table_of(model).columns)

@@ -13,11 +13,13 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic.fields import FieldInfo
 from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
+from typing_extensions import TypeForm
 
 from feedback.db import WRITE_OPTION
 from feedback.models import (
@@ -25,9 +27,14 @@ from feedback.models import (
     Choice,
     Conversation,
     Message,
+    MessageStatus,
     Rating,
     RatingEvent,
+    Role,
+    SafetyAction,
     SafetyEvent,
+    column_names,
+    utcnow,
 )
 from feedback.repo import NotFound, Store
 
@@ -37,6 +44,11 @@ COMMIT_EVERY = 500
 
 
 # --- records ---------------------------------------------------------------------------------
+#
+# A record holds every column of its table model: each ``_...Keys`` class below declares the
+# ids and references the importer remaps (and the type tag); `_with_columns` adds the model's
+# other columns, so a new column is exported and imported with no edit here. The file lists a
+# record's keys first, then the model's columns in table order, timestamps last.
 
 
 class _Record(BaseModel):
@@ -50,86 +62,106 @@ class HeaderRecord(_Record):
     exported_at: datetime | None = None
 
 
-class ConversationRecord(_Record):
+class _ConversationKeys(_Record):
     type: Literal["conversation"]
     id: int
     uid: str
-    persona: str
-    title: str | None = None
-    never_train: bool = False
-    created_at: datetime
-    updated_at: datetime
 
 
-class MessageRecord(_Record):
+class _MessageKeys(_Record):
     type: Literal["message"]
     id: int
     conversation_id: int
     parent_id: int | None = None
-    role: Literal["system", "user", "assistant"]
-    text: str
-    status: Literal["complete", "generating", "interrupted", "stopped"] = "complete"
-    shown_candidate_id: int | None = None
-    chosen_candidate_id: int | None = None
-    created_at: datetime
 
 
-class CandidateRecord(_Record):
+class _CandidateKeys(_Record):
     type: Literal["candidate"]
     id: int
     message_id: int
-    index: int
-    text: str
-    raw_text: str | None = None
-    params: dict[str, Any] = {}
-    base_model: str | None = None
-    adapter_version: str | None = None
-    safety: dict[str, Any] = {}
-    safety_action: Literal["none", "softened", "regenerated", "replaced", "blocked"] = "none"
-    latency: dict[str, Any] = {}
-    shown: bool = False
-    created_at: datetime
 
 
-class RatingRecord(_Record):
+class _RatingKeys(_Record):
     type: Literal["rating"]
     candidate_id: int
-    value: Literal[1, -1]
-    reason: str | None = None
-    comment: str | None = None
-    created_at: datetime
-    updated_at: datetime
 
 
-class RatingEventRecord(_Record):
+class _RatingEventKeys(_Record):
     type: Literal["rating_event"]
     candidate_id: int
-    value: Literal[1, -1] | None = None
-    reason: str | None = None
-    comment: str | None = None
-    created_at: datetime
 
 
-class ChoiceRecord(_Record):
+class _ChoiceKeys(_Record):
     type: Literal["choice"]
     message_id: int
     candidate_id: int
-    created_at: datetime
 
 
-class SafetyEventRecord(_Record):
+class _SafetyEventKeys(_Record):
     type: Literal["safety_event"]
     conversation_id: int
     message_id: int | None = None
     candidate_id: int | None = None
-    kind: str
-    action: str
-    scores: dict[str, Any] = {}
-    thresholds: dict[str, Any] = {}
-    original_text: str | None = None
-    final_text: str | None = None
-    created_at: datetime
 
+
+K = TypeVar("K", bound=_Record)
+_Field = tuple[TypeForm[object] | None, object]
+"""A record field as `create_model` takes it: (type, default), ``...`` for required."""
+
+
+def _is_stamp(info: FieldInfo) -> bool:
+    """A timestamp the database fills in when a row is made: a file must state it."""
+    return info.default_factory is utcnow
+
+
+def _with_columns(name: str, keys: type[K], model: type[SQLModel], **stricter: _Field) -> type[K]:
+    """The record `keys` plus every other column of `model` (not its ``id``).
+
+    A column takes the model's type and default, except that a timestamp is required;
+    `stricter` gives (type, default) for the columns a file is checked harder on.
+    """
+    infos = model.model_fields
+    names = [n for n in column_names(model) if n != "id" and n not in keys.model_fields]
+    names.sort(key=lambda n: _is_stamp(infos[n]))  # stable: timestamps last
+    fields: dict[str, _Field] = {}
+    for column in names:
+        info = infos[column]
+        if column in stricter:
+            fields[column] = stricter[column]
+        elif info.is_required() or _is_stamp(info):
+            fields[column] = (info.annotation, ...)
+        elif info.default_factory is not None:
+            fields[column] = (info.annotation, Field(default_factory=info.default_factory))
+        else:
+            fields[column] = (info.annotation, info.default)
+    # The cast: mypy checks each value of a ``**`` dict against every keyword parameter,
+    # create_model's own options (__config__, __doc__, ...) included.
+    return create_model(name, __base__=keys, __module__=__name__, **cast(dict[str, Any], fields))
+
+
+ConversationRecord = _with_columns("ConversationRecord", _ConversationKeys, Conversation)
+MessageRecord = _with_columns(
+    "MessageRecord",
+    _MessageKeys,
+    Message,
+    role=(Role, ...),
+    text=(str, ...),
+    status=(MessageStatus, "complete"),
+)
+CandidateRecord = _with_columns(
+    "CandidateRecord",
+    _CandidateKeys,
+    Candidate,
+    index=(int, ...),
+    text=(str, ...),
+    safety_action=(SafetyAction, "none"),
+)
+RatingRecord = _with_columns("RatingRecord", _RatingKeys, Rating, value=(Literal[1, -1], ...))
+RatingEventRecord = _with_columns(
+    "RatingEventRecord", _RatingEventKeys, RatingEvent, value=(Literal[1, -1] | None, None)
+)
+ChoiceRecord = _with_columns("ChoiceRecord", _ChoiceKeys, Choice)
+SafetyEventRecord = _with_columns("SafetyEventRecord", _SafetyEventKeys, SafetyEvent)
 
 RECORD_TYPES: dict[str, type[_Record]] = {
     "companion-export": HeaderRecord,
@@ -170,21 +202,21 @@ def parse_line(line: str) -> _Record:
 # --- export ----------------------------------------------------------------------------------
 
 
-def _iso(dt: datetime | None) -> str | None:
-    return None if dt is None else dt.isoformat()
+_TYPE_OF: dict[type[_Record], str] = {cls: kind for kind, cls in RECORD_TYPES.items()}
 
 
-def _conversation_records(s: Session, conv: Conversation) -> Iterator[dict[str, Any]]:
-    yield {
-        "type": "conversation",
-        "id": conv.id,
-        "uid": conv.uid,
-        "persona": conv.persona,
-        "title": conv.title,
-        "never_train": conv.never_train,
-        "created_at": _iso(conv.created_at),
-        "updated_at": _iso(conv.updated_at),
-    }
+def _line(record: type[_Record], row: SQLModel) -> dict[str, object]:
+    """`row` as an export line: the record's type, then its columns in the record's order."""
+    out: dict[str, object] = {"type": _TYPE_OF[record]}
+    for name in record.model_fields:
+        if name != "type":
+            value = getattr(row, name)
+            out[name] = value.isoformat() if isinstance(value, datetime) else value
+    return out
+
+
+def _conversation_records(s: Session, conv: Conversation) -> Iterator[dict[str, object]]:
+    yield _line(ConversationRecord, conv)
     msgs = list(
         s.exec(
             select(Message).where(col(Message.conversation_id) == conv.id).order_by(col(Message.id))
@@ -192,18 +224,7 @@ def _conversation_records(s: Session, conv: Conversation) -> Iterator[dict[str, 
     )
     msg_ids = [m.id for m in msgs]
     for m in msgs:
-        yield {
-            "type": "message",
-            "id": m.id,
-            "conversation_id": m.conversation_id,
-            "parent_id": m.parent_id,
-            "role": m.role,
-            "text": m.text,
-            "status": m.status,
-            "shown_candidate_id": m.shown_candidate_id,
-            "chosen_candidate_id": m.chosen_candidate_id,
-            "created_at": _iso(m.created_at),
-        }
+        yield _line(MessageRecord, m)
     cands = list(
         s.exec(
             select(Candidate)
@@ -213,74 +234,27 @@ def _conversation_records(s: Session, conv: Conversation) -> Iterator[dict[str, 
     )
     cand_ids = [c.id for c in cands]
     for c in cands:
-        yield {
-            "type": "candidate",
-            "id": c.id,
-            "message_id": c.message_id,
-            "index": c.index,
-            "text": c.text,
-            "raw_text": c.raw_text,
-            "params": c.params,
-            "base_model": c.base_model,
-            "adapter_version": c.adapter_version,
-            "safety": c.safety,
-            "safety_action": c.safety_action,
-            "latency": c.latency,
-            "shown": c.shown,
-            "created_at": _iso(c.created_at),
-        }
+        yield _line(CandidateRecord, c)
     for r in s.exec(
         select(Rating).where(col(Rating.candidate_id).in_(cand_ids)).order_by(col(Rating.id))
     ):
-        yield {
-            "type": "rating",
-            "candidate_id": r.candidate_id,
-            "value": r.value,
-            "reason": r.reason,
-            "comment": r.comment,
-            "created_at": _iso(r.created_at),
-            "updated_at": _iso(r.updated_at),
-        }
+        yield _line(RatingRecord, r)
     for e in s.exec(
         select(RatingEvent)
         .where(col(RatingEvent.candidate_id).in_(cand_ids))
         .order_by(col(RatingEvent.id))
     ):
-        yield {
-            "type": "rating_event",
-            "candidate_id": e.candidate_id,
-            "value": e.value,
-            "reason": e.reason,
-            "comment": e.comment,
-            "created_at": _iso(e.created_at),
-        }
+        yield _line(RatingEventRecord, e)
     for ch in s.exec(
         select(Choice).where(col(Choice.message_id).in_(msg_ids)).order_by(col(Choice.id))
     ):
-        yield {
-            "type": "choice",
-            "message_id": ch.message_id,
-            "candidate_id": ch.candidate_id,
-            "created_at": _iso(ch.created_at),
-        }
+        yield _line(ChoiceRecord, ch)
     for ev in s.exec(
         select(SafetyEvent)
         .where(col(SafetyEvent.conversation_id) == conv.id)
         .order_by(col(SafetyEvent.id))
     ):
-        yield {
-            "type": "safety_event",
-            "conversation_id": ev.conversation_id,
-            "message_id": ev.message_id,
-            "candidate_id": ev.candidate_id,
-            "kind": ev.kind,
-            "action": ev.action,
-            "scores": ev.scores,
-            "thresholds": ev.thresholds,
-            "original_text": ev.original_text,
-            "final_text": ev.final_text,
-            "created_at": _iso(ev.created_at),
-        }
+        yield _line(SafetyEventRecord, ev)
 
 
 def _conversation_ids(store: Store, conversation_id: int | None) -> list[int]:
@@ -295,7 +269,7 @@ def _conversation_ids(store: Store, conversation_id: int | None) -> list[int]:
 def export_jsonl(store: Store, out: IO[str], conversation_id: int | None = None) -> int:
     """Write the JSONL export; returns the number of conversations written."""
     ids = _conversation_ids(store, conversation_id)
-    header = {"type": FORMAT, "version": VERSION, "exported_at": _iso(store._now())}
+    header = {"type": FORMAT, "version": VERSION, "exported_at": store._now().isoformat()}
     out.write(json.dumps(header) + "\n")
     for cid in ids:
         # One short read transaction per conversation: a long export never blocks writers.
@@ -394,6 +368,14 @@ class ImportReport:
 
 
 _SKIP = -1  # an id mapped to this belongs to an already-present conversation
+_CANDIDATE_REFS = ("shown_candidate_id", "chosen_candidate_id")
+"""Message columns that name a candidate (later in the file): patched in at the end."""
+
+
+def _columns(rec: _Record, keys: type[_Record]) -> dict[str, Any]:
+    """A record's columns other than its keys, to copy into the new row. (Any: what
+    `model_dump` gives; the record has checked each value against its column's type.)"""
+    return rec.model_dump(exclude=set(keys.model_fields))
 
 
 class _Importer:
@@ -404,7 +386,7 @@ class _Importer:
         self.msgs: dict[int, tuple[int, int]] = {}  # old id -> (new id, new conversation id)
         self.cands: dict[int, int] = {}
         # Messages point at candidates that come later in the file: patched at the end.
-        self.fixups: list[tuple[int, int | None, int | None]] = []
+        self.fixups: list[tuple[int, dict[str, int | None]]] = []
 
     def _conv(self, old: int) -> int:
         if old not in self.convs:
@@ -434,19 +416,12 @@ class _Importer:
             if rec.id in self.convs:
                 raise BadLine(f"conversation {rec.id} appears twice")
             existing = s.exec(
-                select(col(Conversation.id)).where(Conversation.uid == rec.uid)
+                select(col(Conversation.id)).where(col(Conversation.uid) == rec.uid)
             ).first()
             if existing is not None:
                 self.convs[rec.id] = _SKIP
                 raise _Duplicate()
-            conv = Conversation(
-                uid=rec.uid,
-                persona=rec.persona,
-                title=rec.title,
-                never_train=rec.never_train,
-                created_at=rec.created_at,
-                updated_at=rec.updated_at,
-            )
+            conv = Conversation(uid=rec.uid, **_columns(rec, _ConversationKeys))
             s.add(conv)
             s.flush()
             assert conv.id is not None
@@ -463,20 +438,15 @@ class _Importer:
                 parent, parent_conv = self._msg(rec.parent_id)
                 if parent_conv != conv_id:
                     raise BadLine(f"parent message {rec.parent_id} is in another conversation")
-            msg = Message(
-                conversation_id=conv_id,
-                parent_id=parent,
-                role=rec.role,
-                text=rec.text,
-                status=rec.status,
-                created_at=rec.created_at,
-            )
+            columns = _columns(rec, _MessageKeys)
+            refs: dict[str, int | None] = {name: columns.pop(name) for name in _CANDIDATE_REFS}
+            msg = Message(conversation_id=conv_id, parent_id=parent, **columns)
             s.add(msg)
             s.flush()
             assert msg.id is not None
             self.msgs[rec.id] = (msg.id, conv_id)
-            if rec.shown_candidate_id is not None or rec.chosen_candidate_id is not None:
-                self.fixups.append((msg.id, rec.shown_candidate_id, rec.chosen_candidate_id))
+            if any(old is not None for old in refs.values()):
+                self.fixups.append((msg.id, refs))
         elif isinstance(rec, CandidateRecord):
             msg_id, _ = self._msg(rec.message_id)
             if msg_id == _SKIP:
@@ -484,10 +454,7 @@ class _Importer:
                 raise _Duplicate()
             if rec.id in self.cands:
                 raise BadLine(f"candidate {rec.id} appears twice")
-            cand = Candidate(
-                message_id=msg_id,
-                **rec.model_dump(exclude={"type", "id", "message_id"}),
-            )
+            cand = Candidate(message_id=msg_id, **_columns(rec, _CandidateKeys))
             s.add(cand)
             s.flush()
             assert cand.id is not None
@@ -496,15 +463,17 @@ class _Importer:
             cand_id = self._cand(rec.candidate_id)
             if cand_id == _SKIP:
                 raise _Duplicate()
-            model = Rating if isinstance(rec, RatingRecord) else RatingEvent
-            s.add(model(candidate_id=cand_id, **rec.model_dump(exclude={"type", "candidate_id"})))
+            if isinstance(rec, RatingRecord):
+                s.add(Rating(candidate_id=cand_id, **_columns(rec, _RatingKeys)))
+            else:
+                s.add(RatingEvent(candidate_id=cand_id, **_columns(rec, _RatingEventKeys)))
             s.flush()
         elif isinstance(rec, ChoiceRecord):
             msg_id, _ = self._msg(rec.message_id)
             cand_id = self._cand(rec.candidate_id)
             if _SKIP in (msg_id, cand_id):
                 raise _Duplicate()
-            s.add(Choice(message_id=msg_id, candidate_id=cand_id, created_at=rec.created_at))
+            s.add(Choice(message_id=msg_id, candidate_id=cand_id, **_columns(rec, _ChoiceKeys)))
             s.flush()
         elif isinstance(rec, SafetyEventRecord):
             conv_id = self._conv(rec.conversation_id)
@@ -517,21 +486,18 @@ class _Importer:
                     conversation_id=conv_id,
                     message_id=message_id,
                     candidate_id=event_cand,
-                    **rec.model_dump(
-                        exclude={"type", "conversation_id", "message_id", "candidate_id"}
-                    ),
+                    **_columns(rec, _SafetyEventKeys),
                 )
             )
             s.flush()
         self._count(rec.__class__.__name__.removesuffix("Record").lower())
 
     def finish(self, s: Session) -> None:
-        for msg_id, shown, chosen in self.fixups:
+        for msg_id, refs in self.fixups:
             values = {
-                "shown_candidate_id": self.cands.get(shown) if shown is not None else None,
-                "chosen_candidate_id": self.cands.get(chosen) if chosen is not None else None,
+                name: None if old is None else self.cands.get(old) for name, old in refs.items()
             }
-            s.execute(update(Message).where(col(Message.id) == msg_id).values(**values))
+            s.exec(update(Message).where(col(Message.id) == msg_id).values(**values))
 
 
 class _Duplicate(Exception):
