@@ -37,17 +37,32 @@ def install_cmd(
 
 @safety_app.command("status")
 def status_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Say whether full Detoxify or the fallback filter is in use, and why. Exit 3: fallback."""
-    from companion.safety.detox import load_classifier
+    """Say which layers run (full Detoxify or the fallback filter, the semantic layer, the
+    rules) and whether any is degraded. Exit 3: fallback or degraded."""
+    from companion.safety.pipeline import build_pipeline
 
     cfg = load_config()
-    clf = load_classifier(cfg.safety, cfg.paths)
+    pipeline = build_pipeline(cfg.safety, cfg.paths)
     if as_json:
-        typer.echo(json.dumps({"mode": clf.mode, "detail": clf.detail}))
+        typer.echo(
+            json.dumps(
+                {
+                    "mode": pipeline.mode,
+                    "detail": pipeline.detail,
+                    "degraded": pipeline.degraded,
+                    "problems": list(pipeline.problems),
+                    "layers": pipeline.layers,
+                }
+            )
+        )
     else:
-        what = "full (Detoxify)" if clf.mode == "detoxify" else "FALLBACK filter"
-        typer.echo(f"safety: {what}: {clf.detail}")
-    if clf.mode != "detoxify":
+        what = "full (Detoxify)" if pipeline.mode == "detoxify" else "FALLBACK filter"
+        typer.echo(f"safety: {what}: {pipeline.classifier.detail}")
+        for layer, state in pipeline.layers.items():
+            typer.echo(f"  {layer:<14} {state}")
+        for problem in pipeline.problems:
+            typer.echo(f"  DEGRADED {problem}")
+    if pipeline.mode != "detoxify" or pipeline.degraded:
         raise typer.Exit(3)
 
 

@@ -7,6 +7,7 @@ import json
 import tomllib
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -103,3 +104,18 @@ def test_ask_command_bad_persona_is_one_line(config: Config) -> None:
     r = runner.invoke(app, ["hello", "--persona", "ghost"])
     assert r.exit_code == 1
     assert r.output.strip().startswith("companion: error: no persona called 'ghost'")
+
+
+def test_safety_status_shows_a_degraded_layer(
+    config: Config, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from companion.safety import semantic
+
+    missing = (tmp_path / "none.safetensors", tmp_path / "none.json")
+    monkeypatch.setattr(semantic, "_wordllama_files", lambda: missing)  # the weights are gone
+    monkeypatch.setattr(semantic, "_shared", {})
+    r = runner.invoke(safety_app, ["status"])
+    assert r.exit_code == 3
+    assert "DEGRADED semantic" in r.output and "unavailable" in r.output
+    data = json.loads(runner.invoke(safety_app, ["status", "--json"]).output)
+    assert data["degraded"] and data["layers"]["semantic"] == "unavailable"

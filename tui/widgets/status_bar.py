@@ -38,8 +38,15 @@ class StatusBar(Static):
             parts.append(Text(speed))
         if s.safety_mode:
             # "fallback filter (why…)": the why is for `companion doctor`; keep the bar short.
-            full = s.safety_mode.startswith("full")
-            mode = s.safety_mode if full else s.safety_mode.split(" (")[0]
+            # A degraded layer is always named: the checks run, but with less than they should.
+            degraded = "degraded" in s.safety_mode
+            full = s.safety_mode.startswith("full") and not degraded
+            if s.safety_mode.startswith("full"):
+                mode = "full" if degraded else s.safety_mode
+            else:
+                mode = s.safety_mode.split(" (")[0]
+            if degraded:
+                mode += ", DEGRADED (companion safety status)"
             parts.append(Text.assemble("safety: ", (mode, "" if full else "bold yellow")))
         if s.new_feedback is not None:
             parts.append(Text(f"{s.new_feedback} new feedback"))
