@@ -1,9 +1,10 @@
-"""Prompt assembly: persona + memory notes + history → chat messages that fit the context.
+"""Prompt assembly: persona + lorebook + memory notes + history → chat messages that fit.
 
 Pure: the token counter is passed in (built from the model's own tokenizer and chat template
 by :func:`tokenizer_counter`, or anything else in tests). The history is fitted by dropping
 the oldest whole turns first; a message is never cut, the system message always comes first,
-and the newest user message is always kept.
+and the newest user message is always kept. The persona's lorebook entries that the recent
+messages call for go into the system message, within their own share of the budget.
 """
 
 from __future__ import annotations
@@ -12,10 +13,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from companion.lorebook import LoreEntry, select_entries
 from companion.persona import Persona, system_prompt
 
 ChatMessage = dict[str, str]
 TokenCounter = Callable[[list[ChatMessage]], int]
+
+LORE_SHARE = 0.25
+"""The most of the prompt budget lorebook entries may take (SillyTavern's default share);
+a book's own smaller ``token_budget`` wins."""
 
 
 class PromptTooLong(Exception):
@@ -49,17 +55,22 @@ def build_messages(
     memory_notes: list[str] | None = None,
     count_tokens: TokenCounter,
     max_prompt_tokens: int,
+    lore_share: float = LORE_SHARE,
 ) -> list[ChatMessage]:
     """The messages to send: a system message, then as much of the history as fits.
 
     If even the last turn does not fit, the system prompt is shortened (example dialogues,
-    then memory notes, go first) before giving up with :class:`PromptTooLong`."""
+    then lorebook entries, then memory notes, go first) before giving up with
+    :class:`PromptTooLong`."""
     history = [{"role": m["role"], "content": m["content"]} for m in history]
     turns = split_turns(history)
+    lore = lore_for(persona, history, count_tokens, budget=int(max_prompt_tokens * lore_share))
+    bare = persona.model_copy(update={"example_dialogues": ()})
     systems = [
-        system_prompt(persona, memory_notes),
-        system_prompt(persona.model_copy(update={"example_dialogues": ()}), memory_notes),
-        system_prompt(persona.model_copy(update={"example_dialogues": ()}), None),
+        system_prompt(persona, memory_notes, lore),
+        system_prompt(bare, memory_notes, lore),
+        system_prompt(bare, memory_notes),
+        system_prompt(bare, None),
     ]
     needed = 0
     for text in dict.fromkeys(systems):  # unique, in order
@@ -82,6 +93,22 @@ def build_messages(
                 lo = mid + 1
         return [system, *_flat(turns[lo:])]
     raise PromptTooLong(needed, max_prompt_tokens)
+
+
+def lore_for(
+    persona: Persona, history: Sequence[ChatMessage], count_tokens: TokenCounter, *, budget: int
+) -> list[LoreEntry]:
+    """The persona's lorebook entries that these messages call for, within ``budget`` tokens
+    (each entry counted as the system message's text would count it)."""
+    if persona.lorebook is None or not persona.lorebook.entries:
+        return []
+    empty = count_tokens([{"role": "system", "content": ""}])
+
+    def count_text(text: str) -> int:
+        return max(count_tokens([{"role": "system", "content": text}]) - empty, 0)
+
+    texts = [m["content"] for m in history]
+    return select_entries(persona.lorebook, texts, count_text, budget=max(budget, 0))
 
 
 def _flat(turns: Sequence[Sequence[ChatMessage]]) -> list[ChatMessage]:

@@ -10,6 +10,7 @@ from typing import Annotated
 import click
 import typer
 
+from companion import lorebook as L
 from companion import persona as P
 from companion.cli.common import fail, load_config
 from companion.config import ConfigError, set_value
@@ -49,14 +50,27 @@ def show_cmd(
     name: Annotated[str, typer.Argument(help="Persona name or a .toml/.json/.png file.")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Print a persona (as TOML, or JSON with --json)."""
+    """Print a persona (as TOML, or JSON with --json); a lorebook is summed up at the end
+    (marks: C constant, S selective, R regex keys, - disabled)."""
     cfg = load_config()
     try:
-        p = P.load(name, cfg.paths)
+        loaded = P.load_with_notices(name, cfg.paths)
     except P.PersonaError as e:
         fail(str(e))
         return
-    typer.echo(p.model_dump_json(indent=2) if as_json else P.to_toml(p), nl=as_json)
+    _notices(loaded)
+    p = loaded.persona
+    if as_json:
+        typer.echo(p.model_dump_json(indent=2))
+        return
+    typer.echo(P.to_toml(p.model_copy(update={"lorebook": None})), nl=False)
+    if p.lorebook is not None:
+        typer.echo("\n".join(["", *(f"# {line}" for line in L.describe(p.lorebook))]))
+
+
+def _notices(loaded: P.Loaded) -> None:
+    for notice in loaded.notices:
+        typer.echo(f"note: {notice}", err=True)
 
 
 def _edit(path: Path) -> None:
@@ -85,12 +99,16 @@ def new_cmd(
     """Create a persona in your personas folder (from a persona or a SillyTavern card)."""
     cfg = load_config()
     try:
-        base = P.load(source, cfg.paths)
-        path = P.save(base, name, cfg.paths)
+        loaded = P.load_with_notices(source, cfg.paths)
+        path = P.save(loaded.persona, name, cfg.paths)
     except P.PersonaError as e:
         fail(str(e))
         return
+    _notices(loaded)
     typer.echo(f"created {path}")
+    if loaded.persona.lorebook is not None:
+        n = len(loaded.persona.lorebook.entries)
+        typer.echo(f"with its lorebook ({n} entries) in {P.lorebook_path(path)}")
     if edit:
         _edit(path)
 

@@ -1,0 +1,1 @@
+"""Long-term memory: facts about the user, suggested from what the user said (never invented)."""
