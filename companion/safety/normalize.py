@@ -21,7 +21,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "“": '"', "”": '"'})
 _SPACES = re.compile(r"\s+")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
-_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_SLASHED = re.compile(r"\bw/o\b|\bw/out\b")
 
 
 def plain_quotes(text: str) -> str:
@@ -119,6 +120,39 @@ SHORTHAND: dict[str, str] = {
     "tomorow": "tomorrow",
     "becuase": "because",
     "beacuse": "because",
+    "abt": "about",
+    "tmrw": "tomorrow",
+    "tmr": "tomorrow",
+    "tmrrw": "tomorrow",
+    "2day": "today",
+    "2moro": "tomorrow",
+    "rly": "really",
+    "rlly": "really",
+    "idk": "i don't know",
+    "idc": "i don't care",
+    "bein": "being",
+    "evry1": "everyone",
+    "evry": "every",
+    "evryone": "everyone",
+    "nobodys": "nobody's",
+    "dnt": "don't",
+    "wud": "would",
+    "cud": "could",
+    "shud": "should",
+    "wouldve": "would've",
+    "prolly": "probably",
+    "anymor": "anymore",
+    "nemore": "anymore",
+    "wen": "when",
+    "wiv": "with",
+    "dieing": "dying",
+    "dyin": "dying",
+    "livin": "living",
+    "eatin": "eating",
+    "makin": "making",
+    "cuttin": "cutting",
+    "starvin": "starving",
+    "purgin": "purging",
 }
 
 # Long words the crisis rules key on: a token one edit away (two for long words) is read as
@@ -218,6 +252,7 @@ def canonical(text: str, *, fuzzy_limit: int = 4000) -> str:
     "sooo" → "so"). Fuzzy correction stops after `fuzzy_limit` characters (huge inputs)."""
     t = text.translate(_APOSTROPHES).lower()
     t = _REPEATS.sub(r"\1", t)
+    t = _SLASHED.sub("without", t)
     t = _SPACES.sub(" ", t).strip()
     head, tail = t[:fuzzy_limit], t[fuzzy_limit:]
     head = _WORD.sub(lambda m: fix_word(m.group(0)), head)

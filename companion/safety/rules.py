@@ -15,9 +15,13 @@
 Patterns run on :func:`companion.safety.normalize.canonical` text (lower case, shorthand and
 common misspellings spelled out), sentence by sentence. Frames lower what a mention means:
 a question about suicide without a first person ("what is suicide?"), fiction, study,
-statistics, someone else's death ("my friend's dad died by suicide"). First-person intent
-is never lowered by a frame. Idioms ("this bug is killing me", "I could die for a pizza",
-"kill the process", "career suicide") do not trip the crisis rules.
+statistics, someone else's death ("my friend's dad died by suicide"), helping someone else
+("how do I support my sister who has an eating disorder"), a recovery story ("two years in
+recovery from anorexia"; a relapse or an urge in the sentence keeps the signal), and for
+missed meals and fasts a medical, religious or accidental reason ("colonoscopy prep",
+"Ramadan", "my meetings ran long"; not when the message talks about weight or body shape).
+First-person intent is never lowered by a frame. Idioms ("this bug is killing me", "I could
+die for a pizza", "kill the process", "career suicide") do not trip the crisis rules.
 """
 
 from __future__ import annotations
@@ -34,7 +38,20 @@ _APOS = "['’]"
 # --- crisis ------------------------------------------------------------------------------
 
 Tier = Literal["crisis", "possible", "context"]
-Frame = Literal["question", "topic", "fiction", "other_death", "other_person", "third", "idiom"]
+Frame = Literal[
+    "question",
+    "topic",
+    "fiction",
+    "other_death",
+    "other_person",
+    "third",
+    "idiom",
+    "helping",
+    "recovery",
+    "medical",
+    "religious",
+    "unintended",
+]
 
 _SELF = r"(?:myself|my\s?self)"
 _FIRST = re.compile(r"\b(?:i|i'm|i've|i'll|i'd|me|my|myself|mine)\b")
@@ -84,9 +101,52 @@ _FRAMES: dict[Frame, re.Pattern[str]] = {
         r"brand)\s+suicide\b|\bsuicide\s+(?:squad|doors?|lane|runs?|sprints?|drills?|burn|"
         r"bombers?|bombings?|missions?|king|silence|blonde|forest)\b"
     ),
+    # "how do I support my sister who has an eating disorder": someone else's, asked about
+    "helping": re.compile(
+        r"\b(?:help|helping|support|supporting|talk\s+to|be\s+there\s+for|approach|reach\s+out"
+        r"\s+to|look\s+after|care\s+for)\s+(?:my|a|our|her|his|their)\s+(?:best\s+)?(?:friend|"
+        r"brother|sister|mum|mom|dad|father|mother|son|daughter|cousin|partner|wife|husband|"
+        r"boyfriend|girlfriend|roommate|flatmate|classmate|colleague|coworker|student|kid|child|"
+        r"teen|teenager|patient|client|niece|nephew|loved\s+one)s?\b"
+    ),
+    # "two years in recovery from anorexia", "a year clean from self harm": the word names a
+    # past the speaker is out of; a relapse or an urge in the same sentence keeps the signal
+    "recovery": re.compile(
+        r"\b(?:recovery|recovered|recovering|in\s+remission|(?:\d+|a|one|two|three|four|five|six|several|many)\s+"
+        r"(?:days?|weeks?|months?|years?)\s+(?:clean|free|in\s+recovery)|clean\s+(?:from|of)\s+"
+        r"(?:\w+\s+){1,2}(?:for|since))\b"
+    ),
+    # sickness or a medical reason, not an eating disorder: "seasick", "a stomach bug",
+    # "constipated", "bowel prep"
+    "medical": re.compile(
+        r"\b(?:seasick|sea\s+sick|car\s*sick|travel\s+sick|motion\s+sickness|stomach\s+(?:bug|"
+        r"flu|virus)|food\s+poisoning|norovirus|gastro|flu|virus|covid|fever|migraine|hangover|"
+        r"hungover|drunk|too\s+much\s+to\s+drink|pregnan\w*|morning\s+sickness|chemo\w*|"
+        r"rollercoaster|roller\s+coaster|ferry|boat|reflux|constipat\w*|colonoscopy|endoscopy|"
+        r"bowel\s+prep|surgery|operation|blood\s+test|tonsils|wisdom\s+teeth|dentist|"
+        r"prescribed|ibs|crohn's|colitis|my\s+(?:doctor|gp|gastro\w*|nurse|pharmacist)\s+(?:said|told|"
+        r"gave|recommended|prescribed|put|wants|suggested))\b"
+    ),
+    "religious": re.compile(
+        r"\b(?:ramadan|lent|yom\s+kippur|religious|religion|eid|passover|ekadashi|navratri|"
+        r"fast\s+day|my\s+(?:faith|church|mosque|temple))\b"
+    ),
+    # a missed meal that was not chosen: "my meetings ran long", "without noticing"
+    "unintended": re.compile(
+        r"\b(?:without\s+(?:noticing|realising|realizing|meaning\s+to)|by\s+accident|"
+        r"accidentally|forgot|forget|too\s+busy|so\s+busy|was\s+busy|overslept|ran\s+(?:long|"
+        r"late|over)|no\s+time|didn't\s+have\s+time|meal\s+prep|back\s+to\s+back\s+meetings|travel\w*|"
+        r"on\s+the\s+go|on\s+the\s+road|jet\s*lag\w*)\b"
+    ),
 }
+_BODY_FRAMES: frozenset[Frame] = frozenset({"medical", "religious", "unintended"})
+"""Frames that do not hold when the message talks about weight or body shape."""
+_RELAPSE = re.compile(
+    r"\b(?:relaps\w*|slipped|slip\s+up|again|back|urges?|want|wanted|craving|tempted|"
+    r"struggl\w*|worse|hard|harder|but)\b"
+)
 _MENTION_CANCEL: frozenset[Frame] = frozenset(
-    {"question", "topic", "fiction", "other_death", "idiom"}
+    {"question", "topic", "fiction", "other_death", "idiom", "helping"}
 )
 
 
@@ -106,6 +166,11 @@ class _Rule:
     strong topic words (essay, class, statistics)."""
     soften: frozenset[Frame] = frozenset({"other_person"})
     """Frames that lower a crisis hit to possible (someone else's crisis, a third person)."""
+    needs: str = ""
+    """A pattern the sentence must also match (a food, body or secrecy cue) for the rule to
+    count."""
+    unless: str = ""
+    """A pattern that, found in the sentence, makes the hit no signal (acne scars, a recipe)."""
 
 
 def _r(
@@ -117,11 +182,38 @@ def _r(
     person: bool = False,
     cancel: frozenset[Frame] | set[Frame] = frozenset(),
     soften: frozenset[Frame] | set[Frame] = frozenset({"other_person"}),
+    needs: str = "",
+    unless: str = "",
 ) -> _Rule:
-    return _Rule(name, tier, category, pattern, person, frozenset(cancel), frozenset(soften))
+    return _Rule(
+        name, tier, category, pattern, person, frozenset(cancel), frozenset(soften), needs, unless
+    )
 
 
 _MENTION: set[Frame] = set(_MENTION_CANCEL)
+_MENTION_PAST: set[Frame] = _MENTION | {"recovery"}
+"""Self-harm and eating-disorder words: also no signal in a recovery story."""
+_NOT_ILL: set[Frame] = {"fiction", "other_death", "medical"}
+_EXPLAINED: set[Frame] = {"medical", "religious", "unintended"}
+"""A missed meal or a fast with a reason that is not an eating disorder (unless the message
+talks about weight or body shape)."""
+_FOOD = (
+    r"\b(?:eat|eats|eating|ate|eaten|food|meals?|breakfast|lunch|dinner|snacks?|calories|cals|"
+    r"kcal|binge(?!-?\s*watch)\w*|pizza|bites?|fast|fasting|scale|weigh\w*)\b"
+)
+_THIN_CUE = (
+    r"\b(?:bones|ribs|collarbones?|hip\s*bones?|spine|thigh\s+gap|size\s+(?:zero|0|00)|"
+    r"thinner|skinnier|smaller|tinier|fat|fatter|disgusting|gross|lowest\s+weight|goal\s+weight|"
+    r"sharp|can't\s+stand|hate\s+(?:my|myself|how|seeing)|punish\w*|deserve)\b"
+)
+_SH_CUE = (
+    r"\b(?:razors?|blades?|cut|cuts|cutting|harm|harming|hurt\s+myself|burn|burning|lighter|sh)\b"
+)
+_FROM_KIDS = (
+    r"\b(?:hid|hide|hides|hiding|hidden|keep|keeps|kept|away|out\s+of\s+reach)\b[^.!?]{0,30}\bfrom\s+"
+    r"(?:my|the|our)\s+(?:kids?|toddlers?|children|son|daughter|baby|babies|grandkids)\b"
+)
+_QUESTION = r"^\W*(?:is|does|do|would|will|how|what|which|can|could)\b|\?\s*$"
 _THIRD: set[Frame] = {"other_person", "third"}
 _NOT_FICTION: set[Frame] = {"fiction", "other_death"}
 _ACCIDENT = (
@@ -206,7 +298,7 @@ CRISIS_RULES: tuple[_Rule, ...] = (
         r"\b(?:don't|do\s+not|didn't|did\s+not|never|no\s+longer)\s+(?:really\s+)?(?:want|"
         r"wish|feel\s+like|care)\s+to\s+(?:live|be\s+alive|exist|stay\s+alive|keep\s+living|"
         rf"wake\s+up|go\s+on|carry\s+on)\b|\b(?:don't|do\s+not)\s+(?:really\s+)?want\s+to\s+be"
-        rf"\s+(?:here|around)\s+{_STOP}",
+        rf"\s+(?:here|around)\s+(?:{_STOP}|much\s+longer|for\s+much\s+longer)",
         soften=_THIRD,
     ),
     _r(
@@ -251,7 +343,7 @@ CRISIS_RULES: tuple[_Rule, ...] = (
         "passive",
         r"\b(?:no|any|what's\s+(?:even\s+)?the|what\s+is\s+(?:even\s+)?the|don't\s+see\s+"
         r"(?:the|a|any)|can't\s+see\s+(?:the|a|any)|lost\s+(?:the|my|all))\s+(?:reason|reasons|"
-        r"point|purpose)\s+(?:to|in|of|for)\s+(?:me\s+)?(?:to\s+)?(?:live|living|life|go(?:ing)?"
+        r"point|purpose)\s+(?:to|in|of|for)\s+(?:me\s+)?(?:to\s+)?(?:even\s+|still\s+)?(?:live|living|life|go(?:ing)?"
         r"\s+on|carry(?:ing)?\s+on|keep(?:ing)?\s+(?:going|living|on)|stay(?:ing)?\s+alive|"
         r"be(?:ing)?\s+alive|be(?:ing)?\s+here|exist(?:ing)?|wak(?:e|ing)\s+up)\b",
     ),
@@ -277,7 +369,7 @@ CRISIS_RULES: tuple[_Rule, ...] = (
         "crisis",
         "passive",
         r"\b(?:better\s+off|happier|relieved|easier|better|fine)\b(?:\s+\w+){0,4}?\s+"
-        rf"(?:without\s+me|if\s+i\s+(?:was|were|wasn't|weren't|am|'m)?\s*{_GONE}|if\s+i'm\s+"
+        rf"(?:without\s+me|if\s+i\s+(?:just\s+|simply\s+)?(?:was|were|wasn't|weren't|am|'m)?\s*{_GONE}|if\s+i'm\s+"
         r"gone|when\s+i'm\s+gone|with\s+me\s+gone|once\s+i'm\s+gone)\b|\bbetter\s+off\s+dead\b",
         soften=set(),
     ),
@@ -329,9 +421,11 @@ CRISIS_RULES: tuple[_Rule, ...] = (
         "dont-care-if-i-live",
         "crisis",
         "passive",
-        r"\b(?:don't|do\s+not|stopped|no\s+longer|doesn't|won't)\s+(?:really\s+)?(?:care|caring|"
-        r"mind|matter)\s+(?:if|whether)\s+i\s+(?:wake\s+up|live|die|make\s+it|survive|am\s+alive|"
-        r"exist|see\s+tomorrow)\b",
+        r"\b(?:don't|do\s+not|stopped|no\s+longer|doesn't|won't|wouldn't|would\s+not)\s+(?:really\s+"
+        r"|even\s+|honestly\s+)?(?:care|caring|mind|matter)\s+(?:if|whether)\s+i\s+(?:didn't\s+|"
+        r"never\s+|don't\s+|did\s+not\s+)?(?:wake\s+up|woke\s+up|live|lived|die|died|make\s+it|"
+        r"made\s+it|survive|survived|am\s+alive|exist|see\s+tomorrow)\b"
+        r"(?!\s+(?:early|late|on\s+time|in\s+time|before|till|until|at\s+\d))",
     ),
     _r(
         "dont-deserve-to-live",
@@ -368,6 +462,49 @@ CRISIS_RULES: tuple[_Rule, ...] = (
         r"|\bno\s+(?:future|way\s+out|hope)\s+for\s+me\b",
         person=True,
     ),
+    _r(
+        "wish-hit",
+        "crisis",
+        "passive",
+        r"\b(?:hope|hoping|hoped|wish|wishing|pray|praying|want|wanted)\b[^.!?]{0,20}\b(?:a|the|some|"
+        r"that)\s+(?:car|bus|truck|lorry|train|plane|meteor|asteroid|tram|van)\s+(?:would\s+|will\s+|to\s+|"
+        r"just\s+)*(?:hit|hits|run\s+over|runs\s+over|kill|kills|crash\s+into|crashes\s+into|takes?\s+"
+        r"me\s+out)\s*(?:me|into\s+me)?\b|\b(?:hope|hoping|wish|wishing|pray|praying)\b[^.!?]{0,20}\b"
+        r"(?:something|someone|anything)\s+(?:would\s+|will\s+|just\s+)*(?:ends?|kills?|takes?\s+out)\s+"
+        r"me\b",
+        soften=_THIRD,
+    ),
+    _r(
+        "not-meant-to-be-here",
+        "possible",
+        "passive",
+        r"\b(?:not|never|wasn't|weren't|don't\s+think\s+i'm|don't\s+think\s+i\s+(?:am|was))\s+(?:supposed|"
+        r"meant)\s+to\s+(?:be\s+(?:here|alive|born|around)|"
+        r"exist|live|survive)\b|\b(?:don't\s+know|no\s+idea|not\s+sure|i\s+don't\s+know)\s+why\s+i'm\s+"
+        r"(?:even\s+)?(?:still\s+)?(?:here|alive|around|living|breathing)\b(?!\s+(?:at|in|on)\b)",
+        person=True,
+    ),
+    _r(
+        "no-future-self",
+        "possible",
+        "passive",
+        r"\b(?:can't|cannot|don't|do\s+not|can\s+not)\s+(?:see|picture|imagine)\s+myself\s+(?:making\s+"
+        r"it\s+(?:to|past|through)|living\s+(?:to|past|until)|reaching|getting\s+(?:to|past)|alive\s+(?:at|"
+        r"in|by))\s+(?:\d+|twenty|thirty|forty|eighteen|sixteen|next\s+(?:year|week|month)|my\s+(?:\w+\s+)?"
+        r"birthday|the\s+end\s+of\s+(?:the|this)\s+(?:year|month|week)|christmas|the\s+weekend|old\s+age|"
+        r"adulthood)\b|\b(?:won't|will\s+not|not\s+going\s+to)\s+be\s+(?:around|here|alive)\s+(?:much|"
+        r"for\s+much|a\s+lot)\s+longer\b",
+        person=True,
+    ),
+    _r(
+        "funeral",
+        "possible",
+        "passive",
+        r"\b(?:relieved|happier|glad|better|celebrate|nobody\s+would\s+come|who\s+would\s+(?:come|show\s+"
+        r"up))\b[^.!?]{0,20}\bmy\s+(?:own\s+)?funeral\b|\bmy\s+(?:own\s+)?funeral\b[^.!?]{0,30}\b"
+        r"(?:relieved|relief|happier|better\s+off|nobody\s+(?:would|will)\s+come)\b|\b(?:picture|"
+        r"picturing|imagine|imagining|think(?:ing)?\s+about)\s+my\s+(?:own\s+)?funeral\b",
+    ),
     # -- means and methods ------------------------------------------------------------------
     _r(
         "wrists",
@@ -394,11 +531,15 @@ CRISIS_RULES: tuple[_Rule, ...] = (
         "lethal-dose",
         "crisis",
         "means",
+        rf"\b(?:most\s+)?dangerous\s+(?:dose|amount|number|quantity)\s+of\s+(?:\w+\s+)?{_PILLS}\b|"
         r"\b(?:lethal|fatal|deadly|killing|overdose)\s+(?:dose|doses|amount|amounts|quantity|"
         r"level|number)\b|\b(?:dose|amount|much|many)\b[^.!?]{0,50}\b(?:would|will|to|could|is"
         r"|be|take)\s+(?:be\s+)?(?:fatal|lethal|deadly|kill\s+(?:me|you|a\s+(?:person|human))|"
         r"overdose|od)\b"
-        rf"|\b{_PILLS}\b[^.!?]{{0,20}}\b(?:are|is)\s+(?:deadly|lethal|fatal)\b",
+        rf"|\b{_PILLS}\b[^.!?]{{0,20}}\b(?:are|is)\s+(?:deadly|lethal|fatal)\b"
+        rf"|\b(?:{_PILLS}|drugs)\b[^.!?]{{0,25}}\b(?:dangerous|deadly|lethal|fatal|toxic)\s+"
+        r"(?:in\s+(?:big|large|high|huge)\s+(?:amounts|doses|quantities)|if\s+you\s+(?:take|swallow)\s+"
+        r"(?:a\s+lot|lots|too\s+many|loads|them\s+all|a\s+whole))\b",
         person=True,
         cancel=_NOT_FICTION,
     ),
@@ -469,8 +610,9 @@ CRISIS_RULES: tuple[_Rule, ...] = (
         "fatal-height",
         "crisis",
         "means",
-        r"\bhow\s+(?:high|tall|far)\b[^.!?]{0,50}\b(?:to\s+die|die\s+from|fatal|lethal|kill\s+"
-        r"(?:you|me|someone|a\s+person))\b",
+        r"\b(?:how\s+(?:high|tall|far)|(?:which|what|how\s+many)\s+(?:floor|floors|storey|storeys|"
+        r"stories|height))\b[^.!?]{0,50}\b(?:to\s+die|die\s+from|fatal|lethal|kill\s+(?:you|me|someone|"
+        r"a\s+person)|not\s+survive|never\s+survive|be\s+sure|guarantee\w*)\b",
         cancel=_NOT_FICTION,
     ),
     _r(
@@ -513,6 +655,69 @@ CRISIS_RULES: tuple[_Rule, ...] = (
         r"\b(?:stockpil\w*|hoard\w*|sav(?:e|ed|ing)\s+up|collect(?:ed|ing)?|saving)\s+(?:up\s+)?"
         rf"(?:all\s+)?(?:of\s+)?(?:my\s+|the\s+)?(?:\w+\s+)?{_PILLS}\b",
         person=True,
+        unless=r"\b(?:holiday|vacation|trip|travel\w*|flight|hay\s+fever|allerg\w*|refill|run\s+out|"
+        r"running\s+out|shortage|first\s+aid|emergency\s+kit)\b",
+    ),
+    _r(
+        "rope-weight",
+        "crisis",
+        "means",
+        r"\b(?:rope|cord|belt|cable|scarf)\b[^.!?]{0,40}\b(?:hold|take|support|bear)\s+(?:my|a\s+"
+        r"person's|someone's|your|the)\s+(?:\w+\s+)?weight\b|\b(?:knock|put)\s+(?:me|myself|someone|you)"
+        r"\s+(?:out|to\s+sleep|under)\s+(?:permanently|forever|for\s+good)\b",
+        cancel=_NOT_FICTION,
+        unless=r"\b(?:climb\w*|swing|hammock|abseil\w*|tow\w*|boat|tree\s*house|gym|pull-?ups|"
+        r"aerial|anchor|harness)\b",
+    ),
+    _r(
+        "method-pain",
+        "crisis",
+        "means",
+        r"\b(?:drown\w*(?!\s+in\b)|(?:getting\s+|being\s+)?(?:hit|run\s+over|struck)\s+by\s+(?:a|the)\s+"
+        r"(?:train|car|bus|lorry|truck|tram)|overdos\w*|bleed\w*\s+out|bleeding\s+to\s+death|"
+        r"suffocat\w*|carbon\s+monoxide|freezing\s+to\s+death|gunshot|shooting\s+yourself|hanging"
+        r"\s+yourself|jumping\s+(?:off|from)\s+(?:a|the)\s+\w+)\b[^.!?]{0,40}\b(?:painful|hurt|hurts|"
+        r"quick|quickly|instant|instantly|painless|peaceful|how\s+long)\b|\b(?:does|would|will|is)\s+"
+        r"it\s+(?:hurt|painful|quick|instant)\b[^.!?]{0,20}\b(?:to\s+)?(?:drown|(?:get|be)\s+(?:hit|"
+        r"run\s+over)\s+by|overdose|bleed\s+out|hang|jump\s+(?:off|from|in\s+front))",
+        person=True,
+        cancel=_NOT_FICTION | {"topic"},
+        soften=_THIRD,
+        needs=_QUESTION,
+    ),
+    _r(
+        "do-it-painlessly",
+        "crisis",
+        "means",
+        r"\bhow\s+(?:do|did|would|could|can|should|to)\s+(?:people\s+|you\s+|someone\s+|i\s+|one\s+|"
+        r"anyone\s+)?(?:do\s+it|die|end\s+it|end\s+things|kill\s+(?:themselves|yourself|myself|"
+        r"oneself))\b[^.!?]{0,30}\b(?:painless(?:ly)?|without\s+(?:it\s+)?hurting|without\s+(?:any\s+)?"
+        r"pain|without\s+feeling\s+(?:it|anything)|peaceful(?:ly)?|in\s+(?:their|your|my)\s+sleep)\b",
+        person=True,
+        cancel=_NOT_FICTION,
+        soften=_THIRD,
+    ),
+    _r(
+        "vein-bleed",
+        "crisis",
+        "means",
+        r"\b(?:veins?|arter(?:y|ies))\b[^.!?]{0,40}\b(?:bleeds?|bleeding|bleed\s+out|cut|slit|open)\b"
+        r"|\b(?:cut|cutting|slit|slitting|open|opening)\s+(?:\w+\s+){0,3}(?:veins?|arter(?:y|ies))\b",
+        person=True,
+        cancel=_NOT_FICTION | {"topic"},
+        soften=_THIRD,
+        unless=r"\b(?:cooking|chopping|kitchen|blood\s+tests?|donat\w*|nurse|iv|cannula|drip|"
+        r"varicose|surgeon|surgery|vet|biology|anatomy)\b",
+    ),
+    _r(
+        "roof-access",
+        "possible",
+        "means",
+        r"\b(?:roof|rooftop)\s+(?:access|door|hatch)\b|\b(?:get|getting|go|going|climb|climbing)\s+"
+        r"(?:up\s+)?(?:on|onto|to)\s+(?:the\s+)?(?:roof|rooftop|top\s+floor)\s+of\b",
+        needs=r"\b(?:tallest|highest|tall|high|building|tower|car\s+park|bridge|block\s+of\s+flats)\b",
+        unless=r"\b(?:photos?|photograph\w*|view|sunset|sunrise|fireworks|tours?|observation|bar|"
+        r"restaurant|garden|party|repair\w*|gutters?|leak\w*|solar|antenna|satellite)\b",
     ),
     # -- preparation: possible alone, a crisis after or before a finality cue ---------------
     _r(
@@ -599,6 +804,7 @@ CRISIS_RULES: tuple[_Rule, ...] = (
         r"forearms?|legs?|stomach)\b|\brazor\s+blades?\b",
         person=True,
         cancel=_NOT_FICTION,
+        unless=_FROM_KIDS,
     ),
     _r(
         "punish-self",
@@ -614,6 +820,9 @@ CRISIS_RULES: tuple[_Rule, ...] = (
         r"while|by\s+accident|accidentally|shaving|in\s+the\s+sun|at\s+the\s+beach|getting))"
         rf"|\bcarv(?:e|ed|ing)\b[^.!?]{{0,30}}\binto\s+my\s+(?:{_BODY}|hand)\b",
         cancel=_NOT_FICTION,
+        unless=r"\b(?:cat|kitten|dog|puppy|hamster|rabbit|parrot|bird|rose\s*bush|roses|brambles?|"
+        r"thorns?|oven|iron|kettle|pan|stove|hair\s+straighteners|curling\s+iron)\s+(?:\w+\s+)?"
+        r"(?:scratched|scratches|burned|burnt|burns|cut|cuts|sliced)\b",
     ),
     _r(
         "self-harm",
@@ -622,7 +831,7 @@ CRISIS_RULES: tuple[_Rule, ...] = (
         r"\bself[-\s]?(?:harm|harms|harming|harmed|injury|injuring|injure|mutilation|mutilate|"
         r"mutilating)\b",
         person=True,
-        cancel=_MENTION,
+        cancel=_MENTION_PAST,
         soften=_THIRD,
     ),
     _r(
@@ -641,7 +850,10 @@ CRISIS_RULES: tuple[_Rule, ...] = (
         r"\b(?:need|want|urge|urges|itch|craving|crave|tempted)\s+to\s+(?:cut|self[-\s]?harm|"
         r"burn\s+myself|hurt\s+myself|bleed)\b(?!\s+(?:back|down|costs?|ties|the|it|out|off|"
         r"corners|a|an|some|my\s+(?:hair|nails|losses)|through|in|up|class|school|loose|carbs|"
-        r"sugar|coffee|calories|them|him|her|and\s+(?:paste|run)))",
+        r"sugar|coffee|calories|them|him|her|and\s+(?:paste|run)))"
+        r"|\b(?:want|need|urge|urges|itch|craving|tempted|going)\s+to\s+(?:grab|get\s+out|use|pick\s+up"
+        r"|reach\s+for|dig\s+out|find)\s+(?:the|a|my)\s+(?:razor|blade|blades|lighter)\b"
+        r"(?![^.!?]{0,30}\b(?:shav\w*|beard|legs|from\s+the\s+shop))",
         cancel=_NOT_FICTION,
     ),
     _r(
@@ -656,7 +868,8 @@ CRISIS_RULES: tuple[_Rule, ...] = (
         "fresh-cuts",
         "crisis",
         "self_harm",
-        r"\b(?:fresh|new|deep)\s+(?:cuts|scars|wounds|burns)\b",
+        r"\b(?:fresh|new|deep)\s+(?:cuts|scars|wounds|burns)\b|\b(?:fresh|new|deep|open)\s+"
+        rf"(?:ones|marks|lines|cuts|wounds)\s+(?:on|across|along|up)\s+my\s+{_BODY}\b",
         person=True,
         cancel=_NOT_FICTION,
     ),
@@ -679,6 +892,86 @@ CRISIS_RULES: tuple[_Rule, ...] = (
         person=True,
         cancel=_NOT_FICTION,
     ),
+    _r(
+        "head-banging",
+        "crisis",
+        "self_harm",
+        r"\b(?:bang|banging|banged|hit|hitting|smash|smashing|smashed|slam|slamming|slammed)\s+my\s+"
+        r"(?:head|fists?|hands?|knuckles)\s+(?:against|into|on)\s+(?:the\s+|a\s+)?(?:wall|walls|floor|desk|"
+        r"door|mirror)\s+(?:until|till|so\s+hard|to\s+punish|on\s+purpose)\b",
+        cancel=_NOT_FICTION,
+    ),
+    _r(
+        "take-blade-out",
+        "crisis",
+        "self_harm",
+        r"\b(?:took|take|taking|get|got|getting|pull\w*|prise\w*|pry\w*|prie\w*|break\w*|broke)\s+"
+        r"(?:the\s+)?blades?\s+out\s+of\b|\b(?:snap|snapped|snapping|break|broke|breaking|smash\w*|"
+        r"dismantl\w*|unscrew\w*|take\s+apart|took\s+apart)\s+(?:a|my|the|another)\s+(?:pencil\s+)?"
+        r"sharpeners?\b|\bsharpener\b[^.!?]{0,20}\bto\s+get\s+(?:the|a|its)\s+blade\b",
+        cancel=_NOT_FICTION,
+    ),
+    _r(
+        "hide-tools",
+        "possible",
+        "self_harm",
+        r"\b(?:hid|hide|hides|hiding|hidden|stash\w*|sneak\w*|smuggl\w*)\b[^.!?]{0,30}\b(?:razors?|"
+        r"blades?|lighter|sharpener)\b|\b(?:razors?|blades?)\b[^.!?]{0,30}\b(?:hid|hide|hidden|"
+        r"hiding|stash\w*|under\s+my\s+(?:mattress|bed|pillow|carpet)|in\s+(?:my|a)\s+(?:sock|wallet|"
+        r"phone\s+case|shoe|secret))\b",
+        person=True,
+        cancel=_NOT_FICTION,
+        unless=_FROM_KIDS,
+    ),
+    _r(
+        "cover-up",
+        "possible",
+        "self_harm",
+        r"\b(?:wear|wears|wearing|wore|in)\s+(?:\w+\s+){0,2}(?:long\s+sleeves|long-sleeved\s+\w+|hoodies?|"
+        r"jumpers?|sweaters?|sweatshirts?|cardigans?|bracelets|wristbands?|sweatbands?|bandages?|"
+        r"tights|leggings)\b[^.!?]{0,40}\b(?:so\s+(?:that\s+)?(?:nobody|no\s+one|no-one|people|they|"
+        r"my\s+\w+|others|anyone)\s+(?:[\w']+\s+){0,2}(?:sees?|notices?|asks?|finds?\s+out)\b[^.!?]{0,20}"
+        rf"\b(?:my\s+)?(?:{_BODY}|scars|marks|cuts|burns)|to\s+(?:hide|cover)\s+(?:up\s+)?(?:my\s+|the\s+)?"
+        rf"(?:{_BODY}|scars|marks|cuts|burns))\b",
+        person=True,
+        cancel=_NOT_FICTION,
+        unless=r"\b(?:eczema|psoriasis|sunburn|tattoos?|rash|acne|stretch\s+marks|birthmark|modest\w*"
+        r"|cold|freezing|aircon)\b",
+    ),
+    _r(
+        "wound-secrecy",
+        "possible",
+        "self_harm",
+        r"\b(?:cuts|scars|marks|burns|wounds|scratches|bruises|blood)\b[^.!?]{0,40}\bso\s+(?:that\s+)?"
+        r"(?:my\s+\w+|nobody|no\s+one|they|people|anyone|mum|mom|dad)\s+(?:don't|doesn't|won't|can't|"
+        r"never|will\s+not|wouldn't)\s+(?:find\s+out|see|notice|know|ask|suspect)\b|\b(?:scratches|cuts|"
+        r"marks|scars|burns|bruises)\b[^.!?]{0,25}\b(?:were|was|are|came|come)\s+from\s+(?:the|my|a|"
+        r"our)\s+(?:cat|kitten|dog|puppy|fall|bike|gym|accident|rosebush|garden)\b[^.!?]{0,30}\b(?:but|"
+        r"they're\s+not|they\s+weren't|it\s+wasn't|they\s+aren't)\b",
+        person=True,
+        cancel=_NOT_FICTION,
+        unless=r"\b(?:acne|tattoos?|surgery|surgical|c-section|stretch\s+marks|chickenpox|piercings?|"
+        r"operation|hickeys?|love\s+bites?)\b",
+    ),
+    _r(
+        "clean-urge",
+        "crisis",
+        "self_harm",
+        r"\b(?:\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|several|many|few)\s+(?:days?|"
+        r"weeks?|months?|years?)\s+clean\b[^.!?]{0,60}\b(?:want|wanna|urge|urges|craving|tempted|need|"
+        r"relaps\w*|slipp\w*|broke|gave\s+in|again)\b",
+        needs=_SH_CUE,
+        cancel=_NOT_FICTION,
+    ),
+    _r(
+        "relapse-clean",
+        "possible",
+        "self_harm",
+        r"\b(?:relaps(?:e|ed|ing)|slipped\s+up|gave\s+in)\b[^.!?]{0,40}\b(?:\d+|a|one|two|three|four|"
+        r"five|six|several|many|few)\s+(?:days?|weeks?|months?|years?)\s+(?:clean|free)\b",
+        person=True,
+        cancel=_NOT_FICTION,
+    ),
     # -- eating disorders -------------------------------------------------------------------
     _r("starve-self", "crisis", "eating", rf"\bstarv(?:e|ing|ed)\s+{_SELF}\b"),
     _r(
@@ -694,6 +987,7 @@ CRISIS_RULES: tuple[_Rule, ...] = (
         "eating",
         rf"\b(?:make|made|making)\s+(?:{_SELF}\s+)?(?:throw\s+up|vomit|puke|sick|be\s+sick)\b",
         person=True,
+        cancel={"medical"},
     ),
     _r(
         "purge",
@@ -703,7 +997,7 @@ CRISIS_RULES: tuple[_Rule, ...] = (
         r"your|his|her|their|files?|emails?|data|cache|list|closet|garage|inbox|wardrobe|"
         r"junk|stuff|everything))",
         person=True,
-        cancel=_MENTION,
+        cancel=_MENTION_PAST,
     ),
     _r(
         "pro-ana",
@@ -720,10 +1014,15 @@ CRISIS_RULES: tuple[_Rule, ...] = (
         "eating",
         r"\b(?:haven't|have\s+not|hasn't|didn't|not|no|without)\s+(?:eaten|eating|eat|had\s+"
         r"(?:any(?:thing)?\s+)?(?:food|a\s+meal)|food)\b[^.!?]{0,20}\b(?:in|for)\s+(?:a\s+week|"
-        r"weeks|days|\d+\s+days|(?:two|three|four|five|six|seven|several|a\s+few|many)\s+days)\b"
+        r"(?:like\s+|about\s+|around\s+|over\s+|almost\s+|nearly\s+)?(?:weeks|days|\d+\s+days|(?:two|three|"
+        r"four|five|six|seven|several|a\s+few|many)\s+days))\b"
+        r"|\b(?:haven't|have\s+not|hasn't|not)\s+(?:had|eaten)\s+(?:a\s+)?(?:proper\s+|real\s+|full\s+|"
+        r"single\s+)?(?:meal|food|anything)\s+since\s+(?:last\s+)?(?:monday|tuesday|wednesday|thursday|"
+        r"friday|saturday|sunday|week|the\s+weekend)\b"
         r"|\bhid(?:e|ing)\s+(?:my\s+)?(?:not\s+eating|eating\s+disorder|purging|starving|weight"
         r"\s+loss)\b|\b(?:stop(?:ped)?|quit|quitting|stopping|give\s+up)\s+eating\b",
         person=True,
+        cancel=_EXPLAINED,
     ),
     _r(
         "throat",
@@ -738,10 +1037,14 @@ CRISIS_RULES: tuple[_Rule, ...] = (
         r"\b(?:throw|threw|throwing|vomit|vomited|vomiting|puke|puked|puking|sick)\s+(?:it\s+)?(?:up\s+)?"
         r"(?:after\s+(?:every|each|my|a|the)?\s*(?:meal|meals|eating|dinner|lunch|breakfast|i\s+eat)|"
         r"on\s+purpose|everything|all\s+(?:of\s+)?(?:it|my\s+food)|(?:whatever|what)\s+i\s+(?:eat|ate)|"
-        r"my\s+(?:food|meals|dinner|lunch))\b|\bso\s+(?:the\s+)?(?:calories|food)\s+(?:don't|won't|"
-        r"wouldn't|doesn't)\s+(?:count|stay)\b",
+        r"my\s+(?:food|meals?|dinners?|lunch(?:es)?|breakfasts?))\b|\bso\s+(?:the\s+)?(?:calories|"
+        r"food)\s+(?:don't|won't|wouldn't|doesn't)\s+(?:count|stay)\b|\bbring(?:ing|s)?\s+(?:it|"
+        r"everything|my\s+(?:food|meals?|dinner|lunch))\s+(?:all\s+)?back\s+up\b|\b(?:throw|threw|"
+        r"throwing|vomit\w*|puk\w*|purg\w*|sick)\b(?:\s+up)?[^.!?]{0,40}\bso\s+(?:that\s+)?(?:nobody|"
+        r"no\s+one|my\s+\w+|they|people|no-one)\s+(?:\w+\s+)?(?:knows?|hears?|finds?\s+out|notices?|"
+        r"sees?)\b",
         person=True,
-        cancel=_NOT_FICTION,
+        cancel=_NOT_ILL,
     ),
     _r(
         "restricting",
@@ -754,7 +1057,7 @@ CRISIS_RULES: tuple[_Rule, ...] = (
         r"(?!-?watch)|\b(?:get|getting|be|become)\s+(?:smaller|tinier|thinner|skinnier|lighter)\b|"
         r"\b(?:see|feel)\s+my\s+(?:hip\s*bones|ribs|collarbones|spine)\b",
         person=True,
-        cancel=_MENTION,
+        cancel=_MENTION | _EXPLAINED,
     ),
     _r(
         "tiny-intake",
@@ -764,10 +1067,10 @@ CRISIS_RULES: tuple[_Rule, ...] = (
         r"yogurt|banana|orange|piece\s+of\s+fruit|slice\s+of\s+\w+|carrot)\s+(?:a|per)\s+day\b|"
         r"\b(?:scared|afraid|terrified|frightened)\s+(?:of\s+(?:eating|food|meals)|to\s+eat|(?:that\s+)?"
         r"if\s+i\s+eat)\b|\bhid(?:e|es|ing|den)\s+(?:my\s+|all\s+my\s+)?(?:food|meals|dinners?|"
-        r"lunch(?:es)?)\b|\bthrow(?:ing)?\s+(?:my\s+)?(?:food|meals|lunch|dinner)\s+(?:away|in\s+the\s+"
-        r"bin)\b",
+        r"lunch(?:es)?)\b|\bthrow(?:ing|s)?\s+(?:my\s+)?(?:\w+\s+)?(?:food|meals?|lunch(?:es)?|dinners?|"
+        r"breakfasts?|sandwich(?:es)?)\s+(?:away|out|in\s+the\s+(?:bin|trash))\b",
         person=True,
-        cancel=_MENTION,
+        cancel=_MENTION | _EXPLAINED,
     ),
     _r(
         "hunger-pride",
@@ -791,16 +1094,18 @@ CRISIS_RULES: tuple[_Rule, ...] = (
         "crisis",
         "eating",
         r"\b(?:lose|drop|get\s+(?:under|below|down\s+to)|thin|skinny|weight)\b[^.!?]{0,40}\b(?:no\s+"
-        r"matter\s+what|whatever\s+it\s+takes|at\s+any\s+cost|even\s+if\s+it\s+kills\s+me)\b",
+        r"matter\s+what|whatever\s+it\s+takes|at\s+any\s+cost|even\s+if\s+it\s+kills\s+me|even\s+if\s+i\s+"
+        r"(?:pass\s+out|faint|collapse|get\s+sick|end\s+up\s+in\s+hospital|have\s+to\s+starve))\b",
         person=True,
     ),
     _r(
         "laxatives",
         "possible",
         "eating",
-        r"\blaxatives?\b|\bdiet\s+pills\b",
+        r"\blaxatives?\b|\bdiet\s+pills\b|\bwater\s+pills\b|\bdiuretics?\b|\bslimming\s+(?:pills|tea)"
+        r"\b|\bfat\s+burners?\b",
         person=True,
-        cancel=_MENTION,
+        cancel=_MENTION_PAST | {"medical"},
     ),
     _r(
         "low-calories",
@@ -832,8 +1137,151 @@ CRISIS_RULES: tuple[_Rule, ...] = (
         "eating",
         r"\b(?:anorexia|anorexic|bulimia|bulimic|eating\s+disorder)\b",
         person=True,
-        cancel=_MENTION,
+        cancel=_MENTION_PAST,
         soften=_THIRD,
+    ),
+    _r(
+        "hiding-food",
+        "possible",
+        "eating",
+        r"\b(?:tell|told|telling|say|said|saying|pretend\w*|lie|lied|lying)\b[^.!?]{0,30}\bi(?:'ve)?\s+"
+        r"(?:already\s+)?(?:ate|eaten|had\s+(?:lunch|dinner|breakfast|food|something)|eat\s+at)\b"
+        r"[^.!?]{0,40}\b(?:but|bin|trash|away|toilet|really|actually)\b|\bpretend(?:ing)?\s+to\s+eat\b|"
+        r"\b(?:think|thinks|believe|believes)\s+i'm\s+eating\b|\b(?:think|thinks|thought|believe|believes)"
+        r"\s+i\s+(?:ate|eat|had\s+(?:lunch|dinner|breakfast)|'ve\s+eaten)\b[^.!?]{0,40}\b(?:but|really|"
+        r"actually)\b|\b(?:my|the)\s+(?:food|meals?|"
+        r"lunch(?:es)?|dinners?|breakfasts?)\s+(?:goes|go|went|ends\s+up|end\s+up)\s+(?:in|into|down)\s+"
+        r"(?:the\s+)?(?:bin|trash|toilet|garbage|rubbish)\b|\b(?:food|meals?|lunch|dinner|breakfast)"
+        r"\s+in(?:to)?\s+my\s+(?:pockets?|napkin|sleeves?|bag)\b|\b(?:feed|fed|feeding|give|gave|slip|"
+        r"slipped)\s+(?:it|my\s+(?:food|dinner|lunch|meals?))\s+(?:all\s+)?to\s+the\s+(?:dog|cat)\b|"
+        r"\bflush(?:ed|ing)?\s+(?:it|my\s+(?:food|dinner|lunch|meals?))\b",
+        person=True,
+        cancel=_MENTION,
+        needs=_FOOD + r"|\bi'm\s+eating\b",
+    ),
+    _r(
+        "compensating",
+        "possible",
+        "eating",
+        r"\b(?:fast|fasting|starve|starving|skip|skipping|purge|run|running|exercise|work\s+out|"
+        r"burpees|sit-?ups|burn(?:ing)?\s+(?:it\s+)?off)\b[^.!?]{0,40}\b(?:to\s+make\s+up\s+for|to\s+"
+        r"compensate|to\s+undo|to\s+cancel\s+(?:it|out)|to\s+earn|as\s+(?:a\s+)?punishment)\b|"
+        r"\b(?:if|when|whenever|every\s+time)\s+(?:[\w']+\s+){0,4}?(?:scale|number|weight|weigh|gain|"
+        r"gained|put\s+on|go\s+over|went\s+over|binge(?!-?\s*watch)|grown|got\s+bigger|gone\s+up|goes"
+        r"\s+up|is\s+up)\b[^.!?]{0,40}\b(?:fast|starve|skip|don't\s+eat|not\s+eat|won't\s+"
+        r"eat|purge|burpees|sit-?ups|run\s+it\s+off|punish)\w*|\b(?:fast|starve|skip|purge|cancel|drop)\w*\b"
+        r"[^.!?]{0,30}\b(?:if|when|whenever)\s+(?:the\s+)?(?:scale|number|weight|(?:they|it|i|my\s+\w+)\s+"
+        r"(?:look|looks|feel|feels|seem|seems)\s+(?:too\s+)?(?:big|bigger|fat|fatter|huge|wider|heavy))\b|\bburn(?:ing|ed|t)?"
+        r"\s+off\s+(?:double|twice|more\s+than|everything|every\s+(?:calorie|bite)|all\s+of\s+it)\b|"
+        r"\b(?:have\s+to|must|need\s+to|force\s+myself\s+to)\s+(?:run|exercise|work|burn|sweat)\s+"
+        r"(?:off\s+)?(?:every|each|all)\s+(?:single\s+)?(?:meal|bite|calorie|snack|thing\s+i\s+eat)",
+        person=True,
+        cancel=_MENTION,
+        needs=_FOOD,
+    ),
+    _r(
+        "chew-spit",
+        "crisis",
+        "eating",
+        r"\bchew(?:ed|ing|s)?\b(?:\s+\S+){0,8}?\s+(?:and|then|before)\s+(?:\w+\s+){0,2}(?:spit|spat|"
+        r"spitting|spits)\b",
+        person=True,
+        cancel=_NOT_FICTION,
+    ),
+    _r(
+        "none-counts",
+        "crisis",
+        "eating",
+        r"\bso\s+(?:that\s+)?(?:(?:none\s+of\s+it|nothing)\s+(?:counts?|counted|stays?|stayed|sticks?)|"
+        r"(?:the\s+)?(?:calories|food|meals?)\s+(?:doesn't|don't|won't|wouldn't|didn't|never|can't)\s+"
+        r"(?:count|stay|stick))\b",
+        person=True,
+        cancel=_NOT_FICTION,
+        needs=_FOOD,
+    ),
+    _r(
+        "not-allowed-to-eat",
+        "possible",
+        "eating",
+        r"\b(?:don't|do\s+not|won't|never|can't)\s+(?:let|allow)\s+myself\s+(?:to\s+)?(?:eat|have\s+"
+        r"(?:food|anything))\b[^.!?]{0,30}\b(?:until|unless|if|all\s+day|at\s+all|anything)\b|"
+        r"\b(?:only|just)\s+(?:let|allow)\s+myself\b|\b(?:that's|that\s+is|it's)\s+all\s+i\s+(?:allow|"
+        r"let)\b|\b(?:not|never)\s+allowed\s+to\s+eat\b|\bi'm\s+only\s+allowed\b",
+        person=True,
+        cancel=_MENTION | _EXPLAINED,
+        needs=_FOOD,
+    ),
+    _r(
+        "body-check",
+        "crisis",
+        "eating",
+        r"\b(?:collarbones?|ribs|hip\s*bones?|spine|thigh\s+gap|cheekbones|shoulder\s+blades|bones)\b"
+        r"[^.!?]{0,30}\b(?:aren't|isn't|are\s+not|is\s+not|not|don't|doesn't)\s+(?:\w+\s+)?(?:sharp|"
+        r"showing|show|visible|stick(?:ing)?\s+out|poke|poking|enough)\b",
+        cancel=_NOT_FICTION,
+        unless=r"\b(?:broke|broken|fractur\w*|crack\w*|bruised|injur\w*|x-?rays?|heal\w*|doctor|"
+        r"physio\w*|surgery|dog|cat|horse|chicken|fish|soup|stock|ribs\s+(?:recipe|are\s+done))\b",
+    ),
+    _r(
+        "meal-drop-body",
+        "crisis",
+        "eating",
+        r"\b(?:skip\w*|drop\w*|cut\w*\s+(?:out\s+)?|miss\w*|stop\w*\s+eating)\s+(?:my\s+|all\s+|every\s+)?"
+        r"(?:breakfast|lunch|dinner|meals?|snacks?)\b",
+        person=True,
+        cancel=_MENTION | _EXPLAINED,
+        needs=_THIN_CUE,
+    ),
+    _r(
+        "extended-fast",
+        "possible",
+        "eating",
+        r"\b(?:\d{2,3}|twenty[-\s]four|forty[-\s]eight|seventy[-\s]two)[-\s]?(?:hour|hr|h)\s+fasts?\b|"
+        r"\bfast(?:ing|ed)?\s+for\s+(?:\d+|two|three|four|five|six|seven|several|a\s+few|many)\s+"
+        r"(?:days|weeks)\b|\bday\s+\d+\s+(?:of\s+(?:my\s+)?(?:fast|fasting|not\s+eating)|(?:with\s+)?no"
+        r"\s+food)\b",
+        person=True,
+        cancel=_MENTION | _EXPLAINED,
+        needs=_THIN_CUE
+        + r"|\b(?:back\s+to\s+back|keep\s+going|not\s+stopping|until\s+i|another)\b",
+    ),
+    _r(
+        "fast-until",
+        "crisis",
+        "eating",
+        r"\b(?:fast|fasting|starve|starving|not\s+eat(?:ing)?|stop\s+eating|water\s+only|nothing\s+but\s+"
+        r"water|no\s+food|not\s+stopping)\b[^.!?]{0,40}\buntil\s+i\b[^.!?]{0,30}\b(?:size|thin|thinner|"
+        r"skinny|skinnier|lighter|weigh|kilos|pounds|lbs|kg|bones|ribs|fit\s+into|collarbones|smaller)\b",
+        person=True,
+        cancel=_NOT_FICTION | _EXPLAINED,
+    ),
+    _r(
+        "food-rules",
+        "possible",
+        "eating",
+        r"\b(?:had|have|drunk|drank|drink|drinking|eaten|eat|eating)\s+(?:nothing|only)\s+(?:but\s+)?"
+        r"(?:water|black\s+coffee|coffee|tea|diet\s+(?:coke|soda)|broth)\s+(?:since|for)\b|\b(?:no\s+food|"
+        r"nothing\s+to\s+eat|without\s+food)\s+for\s+(?:\d+|two|three|four|five|six|seven|several)\s+days"
+        r"\b|\bday\s+\d+\s+(?:of|with)\s+no\s+food\b|\b(?:only|don't|won't|can't|never)\s+(?:let\s+"
+        r"myself\s+)?eat\s+(?:on\s+days|if|when|after|unless|once|until)\s+i(?:'ve)?\s+(?:hit|burn|burned|"
+        r"burnt|exercised|worked\s+out|run|ran|walked|earned|done|reached)\b|\bearn(?:ed|ing)?\s+(?:my|"
+        r"every|each|the\s+right\s+to|a)\s+(?:food|meals?|bites?|dinner|lunch|breakfast|calories|eat)\b|"
+        r"\b(?:kill|suppress|curb|stop|numb|trick)\w*\s+(?:my\s+)?(?:appetite|hunger)\b[^.!?]{0,50}\b(?:"
+        r"without\s+eating|not\s+eat|underweight|fast|thin|skinny|lose\s+more|keep\s+going)\b|\bstill\s+"
+        r"(?:not\s+(?:thin|skinny|small|light)\s+enough|too\s+(?:fat|big|heavy))\b",
+        person=True,
+        cancel=_MENTION | _EXPLAINED,
+    ),
+    _r(
+        "get-rid-of-food",
+        "crisis",
+        "eating",
+        r"\bget(?:ting|s)?\s+rid\s+of\s+(?:it|everything|the\s+food|what\s+i\s+(?:ate|eat|had)|my\s+"
+        r"(?:food|meals?|dinner|lunch|breakfast)|every\s+(?:meal|bite))\b",
+        person=True,
+        cancel=_NOT_ILL,
+        needs=r"\b(?:eat|eats|eating|ate|eaten|meals?|food|dinner|lunch|breakfast|binge\w*)\b",
+        unless=r"\b(?:leftovers|fridge|freezer|cupboard|pantry|expired|mould|mold|off|compost|donat\w*)\b",
     ),
     # -- slang ------------------------------------------------------------------------------
     _r("kms", "crisis", "slang", r"\bkms\b|\bsewer\s?slide\b"),
@@ -852,7 +1300,19 @@ _BODY_CUE = re.compile(
     r"calories|cals|bones|ribs|thigh\s+gap|my\s+body|disgusting|gross|hate\s+myself)\b"
 )
 _BODY_UPGRADE = frozenset(
-    {"not-eating", "laxatives", "eating-disgust", "hunger-pride", "restricting", "tiny-intake"}
+    {
+        "not-eating",
+        "laxatives",
+        "eating-disgust",
+        "hunger-pride",
+        "restricting",
+        "tiny-intake",
+        "hiding-food",
+        "compensating",
+        "not-allowed-to-eat",
+        "extended-fast",
+        "food-rules",
+    }
 )
 _PERMANENT = re.compile(
     r"\b(?:permanently|for\s+good|forever|for\s+ever|never\s+wake|never\s+come\s+back|"
@@ -888,6 +1348,11 @@ def _compiled() -> tuple[re.Pattern[str], tuple[tuple[_Rule, re.Pattern[str]], .
 _RANK: dict[str, int] = {"context": 0, "possible": 1, "crisis": 2}
 
 
+@lru_cache(maxsize=64)
+def _cue(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
 def crisis_signals(text: str) -> list[CrisisSignal]:
     """Every crisis signal in a user message, strongest first (after frames)."""
     norm = canonical(clean(text))
@@ -895,18 +1360,37 @@ def crisis_signals(text: str) -> list[CrisisSignal]:
     if not union.search(norm):
         return []
     out: list[CrisisSignal] = []
-    for sentence in sentences(norm) or [norm]:
+    parts = sentences(norm) or [norm]
+    # a fiction or study frame in another sentence covers a sentence with no first person:
+    # "is it painful to get hit by a car? asking for my screenplay"
+    whole: set[Frame] = set()
+    if len(parts) > 1:
+        if _FRAMES["fiction"].search(norm):
+            whole.add("fiction")
+        if _STRONG_TOPIC.search(norm):
+            whole.add("topic")
+    for sentence in parts:
         if not union.search(sentence):
             continue
         first = bool(_FIRST.search(sentence) or _IMPLIED_FIRST.search(sentence))
         frames = {name for name, pat in _FRAMES.items() if pat.search(sentence)}
+        if not first:
+            frames |= whole
         if first and "question" in frames:
             frames.discard("question")  # "should I kill myself?" is not a topic question
         if first and "topic" in frames and not _STRONG_TOPIC.search(sentence):
             frames.discard("topic")
+        if frames & _BODY_FRAMES and _BODY_CUE.search(norm):
+            frames -= _BODY_FRAMES  # "I skipped lunch because I'm too fat" is no busy day
+        if "recovery" in frames and _RELAPSE.search(sentence):
+            frames.discard("recovery")  # "a year clean but I want to cut again"
         for rule, pattern in rules:
             m = pattern.search(sentence)
             if m is None:
+                continue
+            if rule.needs and not _cue(rule.needs).search(sentence):
+                continue
+            if rule.unless and _cue(rule.unless).search(sentence):
                 continue
             cancelled = rule.cancel & frames
             if cancelled:

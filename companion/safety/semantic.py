@@ -4,7 +4,7 @@ What runs: every text is normalized (:func:`companion.safety.normalize.canonical
 sentences, and each piece (the whole text and each sentence) is scored by a logistic
 regression head; a text scores its highest piece, so one crisis sentence inside a long
 message is not averaged away. Two heads are trained when the layer loads, from the exemplar
-banks in :mod:`companion.safety.exemplars` (about 440 user lines, 370 reply lines), in well
+banks in :mod:`companion.safety.exemplars` (about 520 user lines, 370 reply lines), in well
 under a second; nothing trained is stored or committed:
 
 - ``crisis``: crisis vs safe look-alike, on the user's messages;

@@ -31,6 +31,20 @@ CRISIS = [
     "i wanna kms",
     "i want to unalive myself",
     "im going to kil myslef",
+    # eating disorders: purging, chewing and spitting, body-checking, fasting to a size
+    "I chew crisps and spit them out so I get the taste without the calories",
+    "I purposely threw up my breakfast this morning",
+    "my hip bones don't stick out enough yet",
+    "I'm going to fast until I'm a size 6",
+    "I keep skipping dinner because I hate how fat my stomach looks",
+    # self-harm: an urge after a clean streak, getting at a blade
+    "two months clean from cutting but the urge is unbearable tonight",
+    "I snapped a pencil sharpener to get the blade",
+    # passive ideation in texting spelling, method-seeking asked indirectly
+    "I hope a car hits me on the way home",
+    "idc if i live or die anymore",
+    "i honestly wouldnt mind if i died in my sleep tonight",
+    "which floor do you have to fall from to not survive",
 ]
 NOT_CRISIS = [
     "This bug is killing me",
@@ -52,6 +66,22 @@ NOT_CRISIS = [
     "I need to purge my old files",
     "I ended things with my boyfriend",
     "My friend's dad died by suicide last year",
+    # illness, recovery, pets, faith, fitness: the eating and self-harm rules stay quiet
+    "the rollercoaster made me so sick I threw up my lunch",
+    "I've recovered from bulimia and now I volunteer to help others",
+    "How do I support my brother who has anorexia?",
+    "My cat scratched my wrist and it's a bit swollen",
+    "I hid the razor blades from my toddler",
+    "I'm doing a 48 hour fast for a religious holiday",
+    "I skipped dinner because I felt nauseous from the flu",
+    "When I binge watch a show I skip sleep",
+    "I wear long sleeves to cover my tattoos at work",
+    "My dad was hit by a train and the police said it was instant",
+    "Is it painful to get hit by a car? asking for my screenplay",
+    "I ran 10k to make up for missing training yesterday",
+    "I do 24 hour fasts once a week and feel great",
+    "I'm saving my tablets for the holiday, I get travel sickness",
+    "My doctor wants me to stop taking laxatives so often for my IBS",
 ]
 
 
@@ -83,6 +113,15 @@ def test_check_in_has_resources_and_is_short() -> None:
         ("I bought a lot of pills today", "possible"),
         ("tonight's the night", "context"),
         ("I want to disappear forever", "crisis"),
+        ("I tell people I already had lunch but I really just throw it away", "possible"),
+        ("I slip my food to the cat when nobody is looking", "possible"),
+        ("if I gain even half a pound I won't eat the next day", "possible"),
+        ("I hid a blade inside my phone case", "possible"),
+        ("I wear wristbands so my parents don't see my wrists", "possible"),
+        ("the scratches on my wrist aren't from the cat", "possible"),
+        ("how would someone do it painlessly", "possible"),
+        ("I was never meant to be born", "possible"),
+        ("I can't see myself making it to 25", "possible"),
     ],
 )
 def test_crisis_tiers(text: str, tier: str) -> None:

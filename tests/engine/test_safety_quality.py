@@ -42,36 +42,15 @@ def test_the_set_is_big_and_split(rows: list[quality.Row]) -> None:
     assert any(r.history for r in rows if r.label == "safe")
 
 
-# Measured on held-out when the rules and exemplars were frozen: 96.0% (target 97%). The
-# issue's target stays asserted (strict xfail: it fails loudly once met, so the mark goes);
-# the floor below is what a regression must not go under.
-NOT_YET_MET = {"crisis recall"}
-FLOORS = {"crisis recall": 0.96}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            n,
-            marks=pytest.mark.xfail(strict=True, reason="held-out 96.0%, target 97%"),
-        )
-        if n in NOT_YET_MET
-        else n
-        for n in quality.TARGETS
-    ],
-)
+# Every target of the issue is asserted on held-out. Measured when the rules and exemplars
+# were frozen: crisis recall 97.0% (target 97%), safe look-alikes flagged 0.0%, toxic
+# replies blocked 90.0%, clean replies blocked 2.3%, manipulative replies blocked 94.7%.
+@pytest.mark.parametrize("name", list(quality.TARGETS))
 def test_heldout_target(heldout_report: quality.Report, name: str) -> None:
     got, op, goal, met = quality.targets(heldout_report)[name]
     # categories only: held-out lines are not for reading while tuning
     misses = sorted({o.row.category for o in heldout_report.misses()})
     assert met, f"{name}: {got:.1%} (target {op} {goal:.0%}); categories with misses {misses}"
-
-
-@pytest.mark.parametrize("name", list(FLOORS))
-def test_heldout_floor(heldout_report: quality.Report, name: str) -> None:
-    got = heldout_report.aggregates()[name]
-    assert got >= FLOORS[name], f"{name}: {got:.1%} fell under the floor {FLOORS[name]:.0%}"
 
 
 def _words(text: str) -> frozenset[str]:
