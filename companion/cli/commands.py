@@ -8,7 +8,6 @@ torch, vLLM and Textual are imported inside commands so `companion --help` stays
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from companion import __version__
-from companion.cli.common import ERROR_PREFIX, load_config
+from companion.cli.common import ERROR_PREFIX, NiceOption, load_config, lower_priority
 from companion.config import Config, ConfigError, effective, ensure_file, load, set_value
 from companion.errors import CompanionError
 
@@ -163,13 +162,10 @@ def model_setup_cmd(
     max_steps: Annotated[
         int, typer.Option(help="Cap the persona adapter's training steps (quick trials).")
     ] = -1,
-    nice: Annotated[
-        bool, typer.Option(help="Run at low CPU priority, so a chat stays responsive.")
-    ] = False,
+    nice: NiceOption = False,
 ) -> None:
     """Convert the embedded SmolLM2 GGUF to safetensors and train the persona adapter."""
-    if nice:
-        os.nice(10)
+    lower_priority(nice)
     cfg = load_config()
     _setup_embedded(cfg, force=force, persona_adapter=persona_adapter, max_steps=max_steps)
 

@@ -6,9 +6,10 @@ Every expected failure of a command ends here: one line on stderr, prefixed
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -18,6 +19,16 @@ if TYPE_CHECKING:
     from feedback.repo import Store
 
 ERROR_PREFIX = "companion: error: "
+
+NiceOption = Annotated[
+    bool, typer.Option(help="Run at low CPU priority, so a chat stays responsive.")
+]
+"""The `--nice` flag of the commands the chat starts in the background."""
+
+
+def lower_priority(nice: bool) -> None:
+    if nice:
+        os.nice(10)
 
 
 def first_line(error: BaseException) -> str:

@@ -14,7 +14,6 @@ Heavy imports (torch, transformers, trl, the store) happen inside the commands, 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +21,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from companion.cli.common import fail, load_config, one_line_errors, store_or_fail
+from companion.cli.common import (
+    NiceOption,
+    fail,
+    load_config,
+    lower_priority,
+    one_line_errors,
+    store_or_fail,
+)
 from companion.config import Config
 
 if TYPE_CHECKING:
@@ -365,17 +371,14 @@ def retrain(
         bool | None, typer.Option(help="Merge the new adapter for fast CPU serving.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-    nice: Annotated[
-        bool, typer.Option(help="Run at low CPU priority, so a chat stays responsive.")
-    ] = False,
+    nice: NiceOption = False,
 ) -> None:
     """Learn from your feedback: pairs → DPO (or KTO) → gate → promote → hot swap."""
     from align.retrain import RetrainOptions
     from align.retrain import retrain as run
     from align.safety_probe import safety_scorer
 
-    if nice:
-        os.nice(10)
+    lower_priority(nice)
 
     if method not in (None, "auto", "dpo", "kto"):
         fail(f"--method must be auto, dpo or kto, not {method!r}")
