@@ -9,6 +9,14 @@
 
 Run: .venv/bin/python bench/storage.py [--rows 10000 100000 1000000] [--latency-n 300]
      [--postgres-url URL]   (default: $COMPANION_TEST_POSTGRES_URL; without one, SQLite only)
+
+3. ``--partial`` (a soak of its own, instead of 1 and 2): what saving a reply's text at each
+   finished sentence costs. N replies of S sentences stream through the real Engine (fallback
+   safety, a scripted model at a fixed pace) into a SQLite file, with the partial saves on and
+   off: the latency of one save (a durable commit, in a thread), the reply's wall time, the
+   longest gap between two pieces of text reaching the screen, and the database's size.
+
+     .venv/bin/python bench/storage.py --partial [--replies 30] [--sentences 20] [--pace-ms 20]
 """
 
 from __future__ import annotations
@@ -260,6 +268,161 @@ def scan(url: str, batch_size: int) -> dict[str, float]:
     return dict(json.loads(proc.stdout))
 
 
+# --- 3. partial saves while a reply streams ---------------------------------------------------
+
+SENTENCE = "This is sentence {i} of a reply that goes on for a while, as replies do. "
+
+
+class PacedModel:
+    """A ChatClient stand-in: `sentences` sentences, a word every `pace_s` seconds."""
+
+    def __init__(self, sentences: int, pace_s: float) -> None:
+        self.sentences, self.pace_s = sentences, pace_s
+        self.base_url, self.api_key = "http://bench", None
+
+    async def stream_chat(self, messages: Any, **kw: Any) -> Any:
+        import asyncio
+
+        from companion.client import Delta
+
+        for i in range(1, self.sentences + 1):
+            for word in SENTENCE.format(i=i).split(" ")[:-1]:
+                await asyncio.sleep(self.pace_s)
+                yield Delta(0, word + " ")
+        yield Delta(0, "", "stop")
+
+    async def aclose(self) -> None:
+        return None
+
+
+class TimedStore(Store):
+    """Times the partial saves (text-only updates); `off` skips them, for the baseline."""
+
+    def __init__(self, engine: Engine, *, off: bool) -> None:
+        super().__init__(engine)
+        self.off = off
+        self.save_ms: list[float] = []
+
+    def update_message(self, message_id: int, *, text: str | None = None, **kw: Any) -> Any:
+        if text is not None and kw.get("status") is None:
+            if self.off:
+                return None
+            t0 = time.perf_counter()
+            out = super().update_message(message_id, text=text, **kw)
+            self.save_ms.append((time.perf_counter() - t0) * 1000)
+            return out
+        return super().update_message(message_id, text=text, **kw)
+
+
+def partial_soak(
+    tmp: Path, replies: int, sentences: int, pace_s: float, off: bool
+) -> dict[str, Any]:
+    import asyncio
+
+    from companion.config import Config
+    from companion.engine import Engine as ReplyEngine
+    from companion.events import ReplyDone, TextDelta
+    from companion.prompt import approx_counter
+    from companion.safety.detox import FallbackClassifier
+    from companion.safety.pipeline import SafetyPipeline
+
+    db_file = tmp / f"partial-{'off' if off else 'on'}.db"
+    engine = make_engine(f"sqlite:///{db_file}")
+    migrate(engine)
+    store = TimedStore(engine, off=off)
+    config = Config.model_validate({"data_dir": str(tmp / "data"), "chat": {"max_tokens": 512}})
+    safety = SafetyPipeline(config.safety, FallbackClassifier())
+    model = PacedModel(sentences, pace_s)
+    chat = ReplyEngine(config, model, store, safety, approx_counter)  # type: ignore[arg-type]
+    walls: list[float] = []
+    gaps: list[float] = []
+
+    async def soak() -> None:
+        conv = store.create_conversation("default")
+        assert conv.id is not None
+        parent = None
+        for n in range(replies + 1):  # the first warms up (imports, caches): not counted
+            t0 = last = time.perf_counter()
+            reply_gaps = []
+            async for ev in chat.reply(conv.id, f"Tell me more ({n}).", parent_id=parent):
+                now = time.perf_counter()
+                if isinstance(ev, TextDelta):
+                    reply_gaps.append((now - last) * 1000)
+                    last = now
+                if isinstance(ev, ReplyDone):
+                    parent = ev.message_id
+            if n == 0:
+                store.save_ms.clear()
+                continue
+            walls.append((time.perf_counter() - t0) * 1000)
+            gaps.extend(reply_gaps)
+
+    asyncio.run(soak())
+    engine.dispose()
+    size = sum(f.stat().st_size for f in tmp.glob(f"{db_file.name}*"))
+    return {
+        "saves": len(store.save_ms),
+        "save_p50": percentile(store.save_ms, 50),
+        "save_p95": percentile(store.save_ms, 95),
+        "wall_p50": percentile(walls, 50),
+        "wall_p95": percentile(walls, 95),
+        "gap_p99": percentile(gaps, 99),
+        "gap_max": max(gaps) if gaps else float("nan"),
+        "size_mib": size / 2**20,
+    }
+
+
+def run_partial(args: argparse.Namespace, tmp: Path) -> None:
+    load_start = os.getloadavg()[0]
+    pace = args.pace_ms / 1000
+    res = {}
+    for off in (True, False):
+        say(f"partial saves {'off' if off else 'on'}: {args.replies} replies × {args.sentences}")
+        res["off" if off else "on"] = partial_soak(tmp, args.replies, args.sentences, pace, off)
+        say(f"  {res['off' if off else 'on']}")
+    on, off_ = res["on"], res["off"]
+    words = len(SENTENCE.split(" ")) - 1
+    lines = [
+        "## Partial saves while a reply streams (`bench/storage.py --partial`)",
+        "",
+        f"{args.replies} replies of {args.sentences} sentences ({words} words each, one word "
+        f"every {args.pace_ms} ms) through the real Engine (fallback safety) into a SQLite file "
+        "(WAL, synchronous=FULL). With saves on, the text shown so far is stored at each "
+        "finished sentence, in a thread (one write in flight, newest wins).",
+        "",
+        "| partial saves | saves | one save p50 | p95 | reply wall p50 | p95 "
+        "| gap between pieces p99 | max | db + WAL |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in (("off", off_), ("on", on)):
+        save = f"{r['save_p50']:.2f} ms | {r['save_p95']:.2f} ms" if r["saves"] else "– | –"
+        lines.append(
+            f"| {name} | {r['saves']} | {save} | {r['wall_p50']:.0f} ms | "
+            f"{r['wall_p95']:.0f} ms | {r['gap_p99']:.1f} ms | {r['gap_max']:.1f} ms | "
+            f"{r['size_mib']:.2f} MiB |"
+        )
+    extra = on["wall_p50"] - off_["wall_p50"]
+    lines += [
+        "",
+        f"Cost: {on['saves'] / max(1, args.replies):.0f} saves a reply; the reply took "
+        f"{extra:+.0f} ms at the median ({extra / off_['wall_p50'] * 100:+.1f} %).",
+    ]
+    report(lines, load_start, "storage_partial", write=not args.no_write)
+
+
+def report(lines: list[str], load_start: float, section: str, *, write: bool) -> None:
+    """Close a report with the SQLite version and the machine's load; print and keep it."""
+    lines += [
+        "",
+        f"SQLite {sqlite3.sqlite_version}. Load average (1 min) {load_start:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end: timings on a shared machine vary with its load.",
+    ]
+    body = "\n".join(lines)
+    sys.stdout.write(body + "\n")
+    if write:
+        write_section(section, body)
+
+
 # --- main --------------------------------------------------------------------------------------
 
 
@@ -273,13 +436,20 @@ def main() -> None:
     ap.add_argument("--postgres-url", default=os.environ.get("COMPANION_TEST_POSTGRES_URL"))
     ap.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     ap.add_argument("--scan-child", help=argparse.SUPPRESS)
+    ap.add_argument("--partial", action="store_true", help="the partial-save soak (3.)")
+    ap.add_argument("--replies", type=int, default=30)
+    ap.add_argument("--sentences", type=int, default=20)
+    ap.add_argument("--pace-ms", type=float, default=20.0)
     args = ap.parse_args()
     if args.scan_child:
         scan_child(args.scan_child, args.batch_size)
         return
 
     with tempfile.TemporaryDirectory(prefix="companion-bench-") as tmp_dir:
-        run(args, Path(tmp_dir))
+        if args.partial:
+            run_partial(args, Path(tmp_dir))
+        else:
+            run(args, Path(tmp_dir))
 
 
 def run(args: argparse.Namespace, tmp: Path) -> None:
@@ -361,16 +531,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
             growth.append(f"{kind}: " + ", ".join(steps))
     if growth:
         lines += ["", "Growth (linear = time grows like rows): " + "; ".join(growth) + "."]
-    load_end = os.getloadavg()[0]
-    lines += [
-        "",
-        f"SQLite {sqlite3.sqlite_version}. Load average (1 min) {load_start:.1f} at the start, "
-        f"{load_end:.1f} at the end: timings on a shared machine vary with its load.",
-    ]
-    body = "\n".join(lines)
-    sys.stdout.write(body + "\n")
-    if not args.no_write:
-        write_section("storage", body)
+    report(lines, load_start, "storage", write=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ and pure functions; the engine (``companion.engine``) drives them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +56,12 @@ class Slot:
     def text(self) -> str:
         body = self.replaced.final if self.replaced else "".join(self.shown) + self.partial
         return body + self.suffix
+
+    @property
+    def settled(self) -> str:
+        """What is on screen up to the last complete sentence: the text saved while the
+        reply streams (the shown prefix of the sentence in progress is left out)."""
+        return self.replaced.final if self.replaced else "".join(self.shown)
 
     @property
     def raw_text(self) -> str:
@@ -128,6 +134,9 @@ class Turn:
     with resources) ends every candidate."""
     events: list[SafetyLogEntry] = field(default_factory=list)
     """The safety log, written with the candidates."""
+    save_shown: Callable[[str], None] | None = None
+    """Called with the live candidate's `Slot.settled` text after each sentence, so the
+    stored reply keeps up with the screen (a kill then loses at most one sentence)."""
 
 
 _RANK = {"none": 0, "regenerated": 0, "softened": 1, "replaced": 2}

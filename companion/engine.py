@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
@@ -128,7 +129,8 @@ class Engine:
     def safety_mode(self) -> str:
         """For the status bar: starts with "full" when Detoxify runs, else says why not."""
         if self.safety.mode == "detoxify":
-            return "full (Detoxify)"
+            degraded = f" ({self.safety.detail})" if self.safety.degraded else ""
+            return f"full (Detoxify){degraded}"
         return f"fallback filter ({self.safety.detail})"
 
     # -- public API -----------------------------------------------------------------------
@@ -286,6 +288,8 @@ class Engine:
         status = "complete"
         failure: ClientError | None = None
         max_rounds = self.config.safety.max_regenerations
+        saver = ShownSaver(lambda text: self.store.update_message(turn.message_id, text=text))
+        turn.save_shown = saver.offer
         try:
             for round_ in range(max_rounds + 1):
                 async with aclosing(self._round(turn, todo, round_ == max_rounds)) as events:
@@ -317,6 +321,7 @@ class Engine:
         except (asyncio.CancelledError, GeneratorExit):
             # Esc: keep what was shown, marked stopped. Synchronous: no awaiting while closing.
             try:
+                saver.close_now()
                 self._record(turn, slots, "stopped")
                 self._record_check_in(turn)
             except Exception:  # the stop itself must go through; the log says what was lost
@@ -325,6 +330,7 @@ class Engine:
         if turn.check_in is not None:
             for ev in self._append_check_in(turn.check_in, slots):
                 yield ev
+        await saver.close()  # no partial write may land after the record
         cands = await asyncio.to_thread(self._record, turn, slots, status)
         await asyncio.to_thread(self._record_check_in, turn)
         shown = next((c for c in cands if c[2]), None)
@@ -389,7 +395,10 @@ class Engine:
                     slot.tokens += 1
                     sentences, slot.pending = take_sentences(slot.pending + d.text)
                     for sentence in sentences:
-                        for ev in await self._gate(turn, slot, sentence, last):
+                        released = await self._gate(turn, slot, sentence, last)
+                        if slot.live and turn.save_shown is not None:
+                            turn.save_shown(slot.settled)  # stored as it goes on screen
+                        for ev in released:
                             yield ev
                         if slot.done:
                             break
@@ -588,6 +597,59 @@ class Engine:
                 final_text=verdict.final if action != "regenerated" else None,
             )
         return [(s.index, c, c == shown_id) for s, c in recorded]
+
+
+class ShownSaver:
+    """Keeps a streaming reply's stored text up with the screen. The engine offers the text
+    shown up to the last complete sentence; one write at a time stores the newest offer, in a
+    thread, so the stream never waits for the disk (bench/storage.py --partial measures it).
+    A failed write is logged, not raised: the reply goes on and its final record follows."""
+
+    def __init__(self, write: Callable[[str], object]) -> None:
+        self._write = write
+        self._offered = ""
+        self._want: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self.writes = 0
+
+    def offer(self, text: str) -> None:
+        if self._closed or text == self._offered:
+            return
+        self._offered = self._want = text
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            while self._want is not None:
+                text, self._want = self._want, None
+                await asyncio.to_thread(self._store, text)
+        finally:
+            self._task = None
+
+    def _store(self, text: str) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                self._write(text)
+                self.writes += 1
+            except Exception:  # noqa: BLE001 - a partial save must never stop the reply
+                log.warning("could not save the partial reply", exc_info=True)
+
+    async def close(self) -> None:
+        """Let the write in flight finish; none comes after (the final record is next)."""
+        self._want = None
+        if self._task is not None:
+            await self._task
+        self.close_now()
+
+    def close_now(self) -> None:
+        """`close` for a stop being recorded synchronously: waits for a write in flight."""
+        with self._lock:
+            self._closed = True
 
 
 def _active_version(store: Store) -> str | None:

@@ -4,6 +4,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
 
+# The fault tests drive a real `companion chat` in a tmux pane of their own.
+if ! command -v tmux >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing tmux for the fault tests" >&2
+    apt-get update -qq >&2 && apt-get install -y -qq tmux >&2
+  else
+    echo "warning: tmux is missing (sudo apt-get install -y tmux); the terminal fault tests will fail" >&2
+  fi
+fi
+
 if [ -z "${COMPANION_TEST_POSTGRES_URL:-}" ] && [ -f scripts/postgres.sh ]; then
   # postgres.sh installs PostgreSQL if needed, starts a throwaway server on loopback and
   # prints the export line for its URL.

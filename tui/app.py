@@ -22,6 +22,7 @@ from tui.screens.chat import ChatScreen
 from tui.screens.help import HelpScreen
 from tui.screens.retrain import RetrainScreen
 from tui.screens.welcome import WelcomeScreen
+from tui.signals import CloseOnSignal
 
 if TYPE_CHECKING:
     from companion.engine import Engine
@@ -68,6 +69,8 @@ class CompanionApp(App[None]):
         self.learning = learning
         """align.autoloop.LearningLoop: background pairs and retrain.auto (None: off)."""
         self.collector = heap.Collector()
+        self.signals = CloseOnSignal(self, self._close_chat, self._chat_cut_off)
+        """SIGTERM and SIGHUP close the app as Ctrl+Q does (tui.signals)."""
 
     def _split_keys(self, action: str) -> tuple[str, ...]:
         return tuple(k.strip() for k in keys.effective_key(action, self.key_overrides).split(","))
@@ -90,6 +93,7 @@ class CompanionApp(App[None]):
             history_page=self.config.chat.history_page,
         )
         self.push_screen(self.chat)
+        self.signals.install()
         self.set_interval(0.25, self.collector.tick)
         self.call_after_refresh(self._start)
         if self.learning is not None:
@@ -110,13 +114,12 @@ class CompanionApp(App[None]):
             self.ui_state.accepted = True
             self._save_state()
         self.chat.start_services()
-        # Resume where the user left off (a deleted conversation opens a new one).
+        # Resume where the user left off, at the true end of what was written (a deleted
+        # conversation opens a new one).
         if self._persona_asked:
             await self.chat.open_conversation(None)
         else:
-            await self.chat.open_conversation(
-                self.ui_state.last_conversation, self.ui_state.last_leaf
-            )
+            await self.chat.resume(self.ui_state.last_conversation, self.ui_state.last_leaf)
         self.chat.loaded = True
         self.collector.request_settle()
 
@@ -125,7 +128,18 @@ class CompanionApp(App[None]):
             self.collector.note_input()  # owed garbage collections wait for a pause
         await super().on_event(event)
 
+    async def _close_chat(self) -> None:
+        chat = getattr(self, "chat", None)
+        if chat is not None:
+            await chat.interrupt_reply()
+
+    def _chat_cut_off(self) -> None:
+        chat = getattr(self, "chat", None)
+        if chat is not None:
+            chat.reply_cut_off()
+
     async def on_unmount(self) -> None:
+        self.signals.remove()
         self.collector.close()
         # Quitting ends the conversation: its pairs are built now (one conversation, fast),
         # and a due background retrain starts; it outlives the chat.

@@ -3,12 +3,14 @@ the plain views the widgets show. Synchronous methods are called from thread wor
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
-from tui.view import CandidateView, ConversationView, Role, TurnView
+from tui.view import UNFINISHED, CandidateView, ConversationView, Role, TurnView
 
 if TYPE_CHECKING:  # the real types; the TUI gets the objects through its constructor
     from companion.engine import Engine
@@ -104,6 +106,21 @@ class Backend:
         leaf = self.store.latest_leaf(conv_id)
         return leaf.id if leaf is not None else None
 
+    def resume_point(self, conv_id: int, saved_leaf: int | None) -> int | None:
+        """Where a conversation reopens: its true end. That is the latest message when a
+        crash left it unfinished (a user message with no reply, a reply still `generating`
+        or `interrupted`), else the newest message under the saved position (so a branch
+        the user was reading stays open), else the latest message."""
+        latest = self.store.latest_leaf(conv_id)
+        if latest is None:
+            return None
+        if latest.role == "user" or (latest.role == "assistant" and latest.status in UNFINISHED):
+            return latest.id
+        saved = self.store.get_message(saved_leaf) if saved_leaf is not None else None
+        if saved is not None and saved.conversation_id == conv_id:
+            return self.latest_leaf(_id(saved.id))
+        return latest.id
+
     def latest_leaf(self, message_id: int) -> int:
         """The most recently written message under `message_id` (itself when it has none):
         where a branch picked by its first message resumes."""
@@ -147,12 +164,15 @@ class Backend:
     ) -> TurnView:
         cands: tuple[CandidateView, ...] = ()
         shown = 0
+        partial = False
         if m.role == "assistant":
             cands = tuple(self._candidate(c, ratings.get(_id(c.id)), events) for c in candidates)
             current = m.shown_candidate_id or m.chosen_candidate_id
             for i, c in enumerate(cands):
                 if c.id == current:
                     shown = i
+            # A regeneration cut off by a crash: its saved text is what was on screen.
+            partial = bool(cands) and m.status in UNFINISHED and m.text != cands[shown].text
         return TurnView(
             message_id=m.id,
             role=cast(Role, m.role),  # the store checks roles on write
@@ -165,6 +185,7 @@ class Backend:
             if m.role == "user"
             else (),
             parent_id=m.parent_id,
+            partial=partial,
         )
 
     def path(self, leaf_id: int | None) -> list[TurnView]:
@@ -303,10 +324,35 @@ class Backend:
     def regenerate(self, message_id: int, n: int) -> AsyncGenerator[EngineEvent, None]:
         return self._live().regenerate(message_id, n=n)
 
+    async def answer(self, user_message_id: int, n: int = 1) -> AsyncGenerator[EngineEvent, None]:
+        """A reply to a stored user message that has none (the chat closed before it began):
+        its reply is recorded first, then generated like a regeneration."""
+        engine = self._live()
+        user = await asyncio.to_thread(self.store.get_message, user_message_id)
+        assert user is not None and user.role == "user"  # the screen passes its own turn
+        reply = await asyncio.to_thread(
+            self.store.add_message, user.conversation_id, "assistant", "", user.id, "generating"
+        )
+        async with aclosing(engine.regenerate(_id(reply.id), n=n)) as events:
+            async for ev in events:
+                yield ev
+
+    def mark_interrupted(self, message_id: int) -> None:
+        """A reply the app had to stop on its way out (a signal): regenerable, not stopped."""
+        self.store.update_message(message_id, status="interrupted")
+
 
 def _id(row_id: int | None) -> int:
     assert row_id is not None  # rows read back from the store have ids
     return row_id
+
+
+def database_busy(error: BaseException) -> bool:
+    """A write refused because another program holds the database (SQLite's lock, or a
+    PostgreSQL serialization conflict): worth trying again later."""
+    code = getattr(getattr(error, "orig", None), "sqlstate", None)
+    text = str(error).lower()
+    return code in {"40001", "40P01"} or "database is locked" in text or "database is busy" in text
 
 
 def _reason_text(rating: Rating | None) -> str | None:

@@ -24,6 +24,7 @@ from companion.events import (
     SafetyNotice,
     TextDelta,
 )
+from companion.persona import PersonaError
 from tui import messages
 from tui.view import StreamStats
 from tui.widgets.message_bubble import MessageBubble
@@ -41,6 +42,15 @@ async def chain(
         yield ev
 
 
+def failure_line(reason: str, error: BaseException | None) -> str:
+    """The one line a failed reply shows, with the fix when there is one to give."""
+    if not isinstance(error, PersonaError):
+        return reason
+    names_a_file = any(sep in reason.split(":", 1)[0] for sep in "/\\")
+    fix = "fix the file, or press F3" if names_a_file else "press F3"
+    return f"{reason}; {fix} to talk with another persona"
+
+
 async def play(
     events: AsyncIterator[EngineEvent],
     bubble: MessageBubble,
@@ -49,9 +59,11 @@ async def play(
     started: float,
     post: Callable[[Message], object],
     notify: Callable[[str], object],
+    stored: Callable[[int], object] = lambda _id: None,
 ) -> None:
     """Show `events` in `bubble` (the reply) and `user_bubble` (the message it answers, when
-    it is new). `started`: when the user sent it (perf_counter), for the first paint."""
+    it is new). `started`: when the user sent it (perf_counter), for the first paint.
+    `stored(reply id)` runs once the engine has recorded the turn, before any text."""
     first_paint: float | None = None
     stream = bubble.get_stream()
     try:
@@ -65,6 +77,7 @@ async def play(
                     if user_bubble is not None and user_id is not None:
                         user_bubble.turn = replace(user_bubble.turn, message_id=user_id)
                     bubble.turn = replace(bubble.turn, message_id=message_id)
+                    stored(message_id)
                 case ReplyReset(index=0):
                     # The safety pipeline replaced what was shown (e.g. a crisis reply).
                     await stream.stop()
@@ -73,8 +86,8 @@ async def play(
                 case ReplyDone(ttft_ms=ttft_ms, tokens_per_s=tok_s):
                     first_paint_ms = first_paint * 1000 if first_paint else None
                     post(messages.StatsUpdated(StreamStats(ttft_ms, tok_s, first_paint_ms)))
-                case ReplyFailed(reason=reason):
-                    post(messages.ReplyFailed(reason))
+                case ReplyFailed(reason=reason, error=error):
+                    post(messages.ReplyFailed(failure_line(reason, error)))
                 case SafetyNotice(text=text):
                     notify(text)
                 case _:

@@ -7,6 +7,9 @@ from typing import Literal
 
 Role = Literal["user", "assistant", "system"]
 
+UNFINISHED = ("generating", "interrupted")
+"""Reply statuses a crash leaves: nothing is streaming it now; regenerating finishes it."""
+
 
 @dataclass(frozen=True)
 class CandidateView:
@@ -33,12 +36,27 @@ class TurnView:
     siblings: tuple[int, ...] = field(default=())
     """Ids of this message and its siblings (branches), in creation order."""
     parent_id: int | None = None
+    partial: bool = False
+    """`text` is what was saved of an interrupted attempt that is none of the candidates (a
+    regeneration cut off): it is shown instead of them until the turn is regenerated or
+    another alternative is picked."""
 
     @property
     def candidate(self) -> CandidateView | None:
-        if not self.candidates:
+        if not self.candidates or self.partial:
             return None
         return self.candidates[min(self.shown, len(self.candidates) - 1)]
+
+    @property
+    def browsable(self) -> bool:
+        """There is another reply to browse to (an alternative, or a candidate behind a
+        partial one)."""
+        return len(self.candidates) > (0 if self.partial else 1)
+
+    @property
+    def unfinished(self) -> bool:
+        """A reply a crash or a dead server cut off (shown as saved; ctrl+r regenerates)."""
+        return self.role == "assistant" and self.status in UNFINISHED
 
     @property
     def branch_index(self) -> int:

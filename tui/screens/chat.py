@@ -26,8 +26,9 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 from companion.events import EngineEvent
 from companion.server import StartProgress
 from tui import heap, keys, messages, reply_stream
-from tui.backend import Backend
+from tui.backend import Backend, database_busy
 from tui.break_timer import BreakTimer
+from tui.persist import persist
 from tui.ports import RetrainJob, StartServer
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.persona import PersonaScreen
@@ -93,6 +94,13 @@ class ChatScreen(Screen[None]):
         self.break_timer = BreakTimer(break_minutes)
         self.clock = clock
         self._reply: Worker[None] | None = None
+        self._reply_bubble: MessageBubble | None = None
+        """The bubble a reply is streaming into (None when none is)."""
+        self._unanswered: int | None = None
+        """A stored user message with no reply, answered once the model is ready."""
+        self._writes = asyncio.Lock()
+        """Feedback writes go through one at a time, in the order they were made."""
+        self._leaving = False
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -155,7 +163,11 @@ class ChatScreen(Screen[None]):
     @work(thread=True, group="server", exclusive=True, exit_on_error=False)
     def _start_server(self) -> None:
         if self.server_watch.start(self._report_status, self._engine_ready):
-            self.app.call_from_thread(self.refresh_status)
+            self.app.call_from_thread(self._server_up)
+
+    def _server_up(self) -> None:
+        self.refresh_status()
+        self._answer_unanswered()
 
     def refresh_status(self) -> None:
         if not self._polling:  # one probe at a time; a slow health check must not pile up
@@ -243,8 +255,49 @@ class ChatScreen(Screen[None]):
         await self._show_path(path)
         self._remember()
 
+    async def resume(self, conv_id: int | None, saved_leaf: int | None) -> None:
+        """Reopen where the user was: the conversation at its true end
+        (`Backend.resume_point`), whatever a crash left there. A reply cut off shows what
+        was saved of it, with how to regenerate it; a message with no reply is answered as
+        soon as the model is ready."""
+        leaf = None
+        if conv_id is not None:
+            leaf = await asyncio.to_thread(self.backend.resume_point, conv_id, saved_leaf)
+        await self.open_conversation(conv_id, leaf)
+        tail = self._tail()
+        if tail is None or tail.turn.message_id is None:
+            return
+        if tail.turn.role == "user":
+            self._unanswered = tail.turn.message_id
+            self.notify(
+                "Your last message had no reply yet (the chat closed first): it is answered "
+                "as soon as the model is ready.",
+                timeout=8,
+            )
+            self._answer_unanswered()
+        elif tail.turn.unfinished:
+            self.notify(
+                f"The last reply was cut off; what came of it is kept. {self._key('retry_reply')}"
+                " regenerates it in place.",
+                timeout=8,
+            )
+
+    def _key(self, action: str) -> str:
+        overrides: dict[str, str] = getattr(self.app, "key_overrides", {})
+        return keys.display_keys(keys.effective_key(action, overrides)).capitalize()
+
+    def _tail(self) -> MessageBubble | None:
+        """The conversation's last stored message on screen."""
+        stored = [b for b in self.bubbles() if b.turn.message_id is not None]
+        return stored[-1] if stored else None
+
     def _remember(self) -> None:
         self.post_message(messages.PositionChanged(self._conv_id(), self.leaf_id))
+
+    def _reply_stored(self, message_id: int) -> None:
+        """The engine recorded the turn: a crash from now on resumes at it."""
+        self.leaf_id = message_id
+        self._remember()
 
     async def _show_path(self, path: list[TurnView]) -> None:
         greeting = self.backend.greeting(self.persona)
@@ -360,10 +413,14 @@ class ChatScreen(Screen[None]):
             )
             return
         self.break_timer.activity(self.clock())
-        if event.edit_of is not None:
-            await self._send_edit(event.edit_of, event.text)
-        else:
-            await self._send(event.text, parent_id=self.leaf_id)
+        try:
+            if event.edit_of is not None:
+                await self._send_edit(event.edit_of, event.text)
+            else:
+                await self._send(event.text, parent_id=self.leaf_id)
+        except Exception as e:  # the store refused (e.g. busy): the text stays in the box
+            self._store_failed(e, "message")
+            return
         self.chat_input.reset()
 
     @on(ChatInput.EditCancelled)
@@ -374,6 +431,7 @@ class ChatScreen(Screen[None]):
         if self.conversation is None:
             conv = await asyncio.to_thread(self.backend.create_conversation, self.persona)
             self.conversation = conv
+            self._remember()
             self.run_worker(self.refresh_sidebar(), group="sidebar")  # off the send path
         return self.conversation.id
 
@@ -410,6 +468,7 @@ class ChatScreen(Screen[None]):
         """`first`: the engine's first event, already asked for (the engine starts on it)."""
         if first is None:
             first = asyncio.ensure_future(anext(events))
+        self._reply_bubble = bubble
         with self.collector.streaming():  # no full collection stalls while it streams in
             started = time.perf_counter()
             try:
@@ -423,8 +482,13 @@ class ChatScreen(Screen[None]):
                     started=started,
                     post=self.post_message,
                     notify=lambda text: self.notify(text, timeout=6),
+                    stored=self._reply_stored,
                 )
+            except Exception as e:  # the store refused a write: said, never a crash
+                unsent = user_bubble is not None and user_bubble.turn.message_id is None
+                self._store_failed(e, "message" if unsent else "reply")
             finally:
+                self._reply_bubble = None
                 if not first.done():
                     first.cancel()  # Esc before the first event: the engine stores it stopped
                 with contextlib.suppress(BaseException):
@@ -437,17 +501,73 @@ class ChatScreen(Screen[None]):
 
     async def _reply_ended(self, bubble: MessageBubble, user_bubble: MessageBubble | None) -> None:
         message_id = bubble.turn.message_id
-        if not bubble.is_attached:
-            pass  # the screen moved on (another conversation): nothing to update
+        if not bubble.is_attached or self._leaving:
+            pass  # the screen moved on (another conversation, or the app is closing)
         elif message_id is not None:
             await self._reload_tail(bubble, user_bubble, message_id)
-        elif user_bubble is not None:
+        else:
             # Nothing was stored: take the turn off the screen, give the text back.
-            text = user_bubble.turn.text
-            await user_bubble.remove()
             await bubble.remove()
-            if not self.chat_input.text:
-                self.chat_input.load_text(text)
+            if user_bubble is not None and user_bubble.turn.message_id is None:
+                text = user_bubble.turn.text
+                await user_bubble.remove()
+                if not self.chat_input.text:
+                    self.chat_input.load_text(text)
+
+    def _store_failed(self, error: Exception, what: str) -> None:
+        if database_busy(error):
+            why = "the database is busy (another program is using it); try again in a moment"
+        else:
+            why = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        self.notify(f"Could not save the {what}: {why}.", title="Not saved", severity="error")
+
+    def _answer_unanswered(self) -> None:
+        """Answer the stored message that has no reply, once the model is ready."""
+        message_id = self._unanswered
+        if message_id is None or not self.backend.ready or self.streaming:
+            return
+        user_bubble = self.messages_view.bubble(message_id)
+        self._unanswered = None
+        if user_bubble is None or self._tail() is not user_bubble:
+            return  # the screen moved on
+        reply = MessageBubble(
+            TurnView(None, "assistant", ""), author=self._author("assistant"), streaming=True
+        )
+        mounted = self.messages_view.mount(reply)
+        events = self.backend.answer(message_id, 1)
+        self._reply = self._stream(reply, events, mounted=mounted)
+
+    def action_retry_reply(self) -> None:
+        """Regenerate the last reply in place (an interrupted one, say), or answer the last
+        message when it has none."""
+        tail = self._tail()
+        if tail is None or tail.turn.message_id is None:
+            self.notify("No reply to regenerate yet.")
+        elif tail.turn.role == "user":
+            self._unanswered = tail.turn.message_id
+            if not self.backend.ready:
+                self.notify("The model server is still starting: the reply comes once it is.")
+            self._answer_unanswered()
+        else:
+            self.post_message(messages.RegenerateRequested(tail.turn.message_id, several=False))
+
+    def reply_cut_off(self) -> None:
+        """`interrupt_reply` from another thread, when the event loop is stuck (a dead
+        terminal): the streaming reply is marked interrupted; its text is as last saved."""
+        bubble = self._reply_bubble
+        message_id = bubble.turn.message_id if bubble is not None else None
+        if message_id is not None:
+            self.backend.mark_interrupted(message_id)
+
+    async def interrupt_reply(self) -> None:
+        """Stop a streaming reply because the app must close (a signal): what was shown is
+        kept, marked interrupted (regenerable after the restart), not stopped."""
+        bubble = self._reply_bubble
+        message_id = bubble.turn.message_id if bubble is not None else None
+        self._leaving = True  # nothing more to show: the screen is going
+        await self.stop_reply()
+        if message_id is not None:
+            await asyncio.to_thread(self.backend.mark_interrupted, message_id)
 
     async def _reload_tail(
         self, bubble: MessageBubble, user_bubble: MessageBubble | None, message_id: int
@@ -513,14 +633,38 @@ class ChatScreen(Screen[None]):
 
     # -- feedback: committed before the screen shows it (the store is the source of truth) ---
 
+    async def _persist(self, write: Callable[[], object], what: str) -> bool:
+        """`write` committed, in order with the other writes, however long the database is
+        busy; False (and said) when it failed for another reason."""
+        async with self._writes:
+            try:
+                await persist(write, what=what, notify=self._notify)
+            except Exception as e:  # noqa: BLE001 - said in one line, never a crash
+                self._store_failed(e, what)
+                return False
+        return True
+
+    def _notify(self, text: str, severity: str) -> None:
+        self.notify(text, severity="warning" if severity == "warning" else "information")
+
     async def _record(
-        self, message_id: int, write: Callable[[], object], *, keep_shown: bool = True
+        self,
+        message_id: int,
+        write: Callable[[], object],
+        *,
+        keep_shown: bool = True,
+        what: str = "rating",
+        done: str | None = None,
     ) -> None:
         """Run `write` (a store call) off the UI thread, then show the stored turn, on the
-        alternative it showed (`keep_shown`) or on the one the store now shows."""
+        alternative it showed (`keep_shown`) or on the one the store now shows. The screen
+        changes only once the write committed; `done` is said then."""
         bubble = self.messages_view.bubble(message_id)
         shown = bubble.turn.shown if bubble is not None and keep_shown else None
-        await asyncio.to_thread(write)
+        if not await self._persist(write, what):
+            return
+        if done:
+            self.notify(done, timeout=3)
         if bubble is not None:
             turn = await asyncio.to_thread(self.backend.turn, message_id)
             if turn is not None:
@@ -528,6 +672,7 @@ class ChatScreen(Screen[None]):
         self.post_message(messages.FeedbackChanged(self._conv_id()))
 
     @on(messages.ReplyRated)
+    @work(group="writes")
     async def _rated(self, event: messages.ReplyRated) -> None:
         await self._record(
             event.message_id, lambda: self.backend.rate(event.candidate_id, event.value)
@@ -549,10 +694,14 @@ class ChatScreen(Screen[None]):
         )
 
     @on(messages.AlternativeShown)
+    @work(group="writes")
     async def _shown(self, event: messages.AlternativeShown) -> None:
-        await asyncio.to_thread(self.backend.show, event.message_id, event.candidate_id)
+        await self._persist(
+            lambda: self.backend.show(event.message_id, event.candidate_id), "place"
+        )
 
     @on(messages.AlternativeChosen)
+    @work(group="writes")
     async def _chosen(self, event: messages.AlternativeChosen) -> None:
         if self.messages_view.bubble(event.message_id) is None:
             return
@@ -560,15 +709,19 @@ class ChatScreen(Screen[None]):
             event.message_id,
             lambda: self.backend.choose(event.message_id, event.candidate_id),
             keep_shown=False,
+            what="pick",
+            done="Picked: this reply is now part of the conversation.",
         )
-        self.notify("Picked: this reply is now part of the conversation.", timeout=3)
 
     @on(messages.RegenerateRequested)
     async def _regenerate(self, event: messages.RegenerateRequested) -> None:
         if self._busy():
             return
         bubble = self.messages_view.bubble(event.message_id)
-        if bubble is None or not self.backend.ready:
+        if bubble is None:
+            return
+        if not self.backend.ready:
+            self.notify("The model server is still starting: try again once it is ready.")
             return
         self.break_timer.activity(self.clock())
         n = self.n_alternatives if event.several else 1

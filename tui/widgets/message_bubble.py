@@ -4,7 +4,7 @@ a clickable toolbar. Keys act on the focused bubble; everything it does is repor
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from textual import on
 from textual.app import ComposeResult
@@ -133,14 +133,16 @@ class MessageBubble(Vertical, can_focus=True):
         parts: list[Content] = [Content.styled(self.author, "bold")]
         if self.streaming:
             parts.append(Content.styled(" · typing…", "dim italic"))
+        elif t.unfinished:
+            what = "interrupted" if self._shown_text(t).strip() else "interrupted before any text"
+            parts.append(Content.styled(f" · {what} (↻ regenerates it)", "italic $warning"))
         elif t.status != "complete":
             parts.append(Content.styled(f" · {t.status}", "italic $warning"))
         cand = t.candidate
-        if t.role == "assistant" and len(t.candidates) > 1:
+        if t.role == "assistant" and t.browsable:
             mark = " ✓" if cand is not None and cand.id == t.chosen_id else ""
-            parts.append(
-                Content.styled(f"  ‹ {t.shown + 1}/{len(t.candidates)}{mark} ›", "$accent")
-            )
+            at = "–" if t.partial else str(t.shown + 1)
+            parts.append(Content.styled(f"  ‹ {at}/{len(t.candidates)}{mark} ›", "$accent"))
         if t.role == "user" and len(t.siblings) > 1:
             parts.append(
                 Content.styled(f"  ‹ branch {t.branch_index + 1}/{len(t.siblings)} ›", "$accent")
@@ -170,7 +172,7 @@ class MessageBubble(Vertical, can_focus=True):
                 ("↻", "regenerate"),
                 ("more", "alternatives"),
             ]
-            if len(self.turn.candidates) > 1:
+            if self.turn.browsable:
                 links += [("‹", "prev_alternative"), ("›", "next_alternative"), ("pick", "choose")]
             links += [("copy", "copy"), ("del", "delete_turn")]
         return Content("  ").join(
@@ -233,9 +235,10 @@ class MessageBubble(Vertical, can_focus=True):
         t = self.turn
         if t.message_id is None or self.streaming:
             return
-        if t.role == "assistant" and len(t.candidates) > 1:
-            shown = (t.shown + step) % len(t.candidates)
-            self.turn = TurnView(**{**t.__dict__, "shown": shown})
+        if t.role == "assistant" and t.browsable:
+            n = len(t.candidates)
+            shown = (0 if step > 0 else n - 1) if t.partial else (t.shown + step) % n
+            self.turn = replace(t, shown=shown, partial=False)
             self.post_message(messages.AlternativeShown(t.message_id, t.candidates[shown].id))
         elif t.role == "user" and len(t.siblings) > 1:
             sibling = t.siblings[(t.branch_index + step) % len(t.siblings)]
