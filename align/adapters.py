@@ -44,6 +44,53 @@ def is_adapter_dir(path: Path) -> bool:
     return all((path / f).is_file() for f in ADAPTER_FILES)
 
 
+def _json_problem(path: Path) -> str | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"{path.name} is missing"
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        return f"{path.name} is unreadable ({type(e).__name__})"
+    return None if isinstance(data, dict) else f"{path.name} is not a JSON object"
+
+
+def _safetensors_problem(path: Path) -> str | None:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        # The header check covers truncation: every tensor's bytes must lie inside the file.
+        with safe_open(str(path), framework="numpy") as f:
+            if not list(f.keys()):
+                return f"{path.name} holds no tensors"
+    except FileNotFoundError:
+        return f"{path.name} is missing"
+    except (OSError, SafetensorError) as e:
+        return f"{path.name} is damaged ({str(e).split(':')[-1].strip() or 'unreadable'})"
+    return None
+
+
+def adapter_problem(path: Path) -> str | None:
+    """Why the LoRA adapter folder at `path` cannot be served, or None when it can."""
+    if not path.is_dir():
+        return "the folder is missing"
+    return _json_problem(path / "adapter_config.json") or _safetensors_problem(
+        path / "adapter_model.safetensors"
+    )
+
+
+def checkpoint_problem(path: Path) -> str | None:
+    """Why the merged checkpoint at `path` cannot be served, or None when it can."""
+    if not path.is_dir():
+        return "the folder is missing"
+    weights = sorted(path.glob("*.safetensors"))
+    if not weights:
+        return "no *.safetensors weights"
+    for problem in (_json_problem(path / "config.json"), *map(_safetensors_problem, weights)):
+        if problem:
+            return problem
+    return None
+
+
 def version_number(version: str) -> int | None:
     m = _VERSION_RE.match(version)
     return int(m.group(1)) if m else None

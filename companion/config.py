@@ -283,8 +283,13 @@ def load(file: Path | None = None, environ: dict[str, str] | None = None) -> Loa
             tree = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{file}: {e}; fix the file or delete it to get defaults") from e
-        except (OSError, UnicodeDecodeError) as e:
-            raise ConfigError(f"{file}: cannot read ({e}); fix its permissions") from e
+        except UnicodeDecodeError as e:
+            raise ConfigError(
+                f"{file}: not UTF-8 text (byte {e.start}); "
+                "fix the file or delete it to get defaults"
+            ) from e
+        except OSError as e:
+            raise ConfigError(f"{file}: cannot read ({e.strerror}); fix its permissions") from e
         for k in _flatten(tree):
             sources[k] = f"file {file}"
     env = env_overrides(environ)

@@ -99,8 +99,12 @@ class Engine:
         memory_notes: Callable[[int], list[str]] | None = None,
         clock: Callable[[], float] = time.perf_counter,
         endpoint: Callable[[], Endpoint] | None = None,
+        notice: str | None = None,
     ) -> None:
         self.config = config
+        self.notice = notice
+        """One line about how this engine was built that the user should see (e.g. a damaged
+        adapter replaced by the base model)."""
         self.client = client
         self._endpoint = endpoint
         self.store = store

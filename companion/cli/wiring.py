@@ -6,6 +6,8 @@ from __future__ import annotations
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from companion.cli.common import open_store
@@ -28,6 +30,33 @@ def active_adapter(store: Store) -> AdapterRef | None:
         path=version.path,
         merged_path=version.merged_path,
     )
+
+
+def servable_adapter(config: Config, store: Store) -> tuple[AdapterRef | None, str | None]:
+    """The active adapter as the server can load it, and one line for the user when its
+    files are damaged: a broken merged checkpoint falls back to runtime LoRA, a broken
+    adapter to the base model. The registry is left alone: rolling back is the user's call."""
+    from align.adapters import adapter_problem, checkpoint_problem
+
+    ref = active_adapter(store)
+    if ref is None:
+        return None, None
+    version = ref.name.removeprefix("companion-")
+    problem = adapter_problem(Path(ref.path))
+    if problem:
+        return None, (
+            f"adapter {version} at {ref.path} is damaged ({problem}); the chat uses the base "
+            f"model. Fix: companion adapters rollback, or retrain"
+        )
+    if ref.merged_path and config.server.merge_on_cpu:
+        problem = checkpoint_problem(Path(ref.merged_path))
+        if problem:
+            return replace(ref, merged_path=None), (
+                f"the merged checkpoint of {version} at {ref.merged_path} is damaged "
+                f"({problem}); serving {version} as runtime LoRA. "
+                "Fix: companion adapters rollback, or retrain"
+            )
+    return ref, None
 
 
 def active_adapter_name(config: Config) -> str | None:
@@ -65,7 +94,9 @@ def serving_inputs(config: Config) -> tuple[str, AdapterRef | None]:
     from companion.model_setup import base_model
 
     base = base_model(config, progress=_model_progress())
-    adapter = active_adapter(open_store(config))
+    adapter, notice = servable_adapter(config, open_store(config))
+    if notice:
+        sys.stderr.write(f"companion: warning: {notice}\n")
     return base, adapter
 
 
@@ -117,9 +148,11 @@ def connect_engine(
     manager = ServerManager(config)
     checkpoint: str | None = config.model.base or None
     base: str | None = None
+    notice: str | None = None
     if not manager.external:
         base = base_model(config, progress=model_progress or _model_progress())
-        manager.ensure_running(base, active_adapter(store), progress=progress or _quiet)
+        adapter, notice = servable_adapter(config, store)
+        manager.ensure_running(base, adapter, progress=progress or _quiet)
         state = manager.state()
         checkpoint = state.checkpoint if state else base
     endpoint = manager.endpoint()
@@ -137,6 +170,7 @@ def connect_engine(
         model=endpoint.model,
         base_model=base,
         endpoint=manager.endpoint,
+        notice=notice,
     )
 
 

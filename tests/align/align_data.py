@@ -4,27 +4,9 @@ from __future__ import annotations
 
 import random
 
+from picks_data import OPENERS, STEMS
+
 SYSTEM = "You are Sam, a warm companion."
-OPENERS = [
-    "I had a long day.",
-    "Work was stressful.",
-    "I went for a walk.",
-    "My cat is sick.",
-    "I cooked pasta tonight.",
-    "I can't sleep.",
-    "I passed my exam!",
-    "It's raining again.",
-    "I called my mum.",
-    "I'm bored.",
-    "I started a new book.",
-    "My friend visited.",
-]
-STEMS = [
-    "That sounds like a lot",
-    "I'm glad you told me",
-    "Thanks for sharing that",
-    "That must feel big",
-]
 
 
 def sft_rows(n: int = 16) -> list[dict]:

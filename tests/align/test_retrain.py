@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 
 import pytest
-from align_data import OPENERS, STEMS
+from picks_data import record_question_picks
 
 from align.pairs import Cand, Turn, build_dpo_pairs
 from align.retrain import RetrainOptions, choose_method, retrain, sync_pairs, to_store_pair
@@ -28,17 +27,7 @@ def store(tmp_path):
 
 def record_feedback(store, n_convs: int, seed: int = 0) -> None:
     """A user who always picks the reply that ends with a question."""
-    rng = random.Random(seed)
-    for i in range(n_convs):
-        conv = store.create_conversation("default")
-        user = store.add_message(conv.id, "user", rng.choice(OPENERS))
-        reply = store.add_message(conv.id, "assistant", "", parent_id=user.id)
-        stem = rng.choice(STEMS)
-        good = store.add_candidate(reply.id, f"{stem}. What happened?", shown=True)
-        bad = store.add_candidate(reply.id, f"{stem}. Okay then.")
-        store.choose(reply.id, good.id)
-        if i % 3 == 0:
-            store.rate(bad.id, -1)
+    record_question_picks(store, n_convs, seed, rate_every=3)
     crisis = store.create_conversation("default")
     user = store.add_message(crisis.id, "user", "I want to hurt myself")
     reply = store.add_message(crisis.id, "assistant", "", parent_id=user.id)

@@ -52,11 +52,6 @@ def test_a_truncated_config_file_says_which_file_and_what_to_do(config_file: Pat
     assert "fix the file or delete it to get defaults" in line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="companion/config.py calls a file that is not UTF-8 a permissions problem "
-    "('fix its permissions'); its owner should say 'fix the file or delete it'",
-)
 def test_a_config_file_of_garbage_bytes_says_which_file_and_what_to_do(config_file: Path):
     config_file.write_bytes(b"\xff\xfe\x00[chat\x00")
     out = run("chat")

@@ -159,6 +159,10 @@ class ChatScreen(Screen[None]):
     def _engine_ready(self, engine: Engine) -> None:
         self.backend.engine = engine
         self.collector.request_settle()  # the engine's safety model is loaded now
+        if engine.notice:
+            self.app.call_from_thread(
+                self.notify, engine.notice, title="Adapter", severity="warning", timeout=20
+            )
 
     @work(thread=True, group="server", exclusive=True, exit_on_error=False)
     def _start_server(self) -> None:
