@@ -44,6 +44,11 @@ def is_adapter_dir(path: Path) -> bool:
     return all((path / f).is_file() for f in ADAPTER_FILES)
 
 
+def _reason(e: Exception) -> str:
+    text = (e.strerror if isinstance(e, OSError) and e.strerror else str(e)).lower()
+    return "no space left on device" if "no space left on device" in text else text
+
+
 def _json_problem(path: Path) -> str | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -153,10 +158,17 @@ class AdapterRegistry:
         dest = self.root / version
         tmp = self.root / f".{version}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(adapter_dir, tmp)
-        fsync_tree(tmp)
-        os.replace(tmp, dest)
-        fsync_dir(self.root)
+        try:
+            shutil.copytree(adapter_dir, tmp)
+            fsync_tree(tmp)
+            os.replace(tmp, dest)
+            fsync_dir(self.root)
+        except OSError as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise AdapterError(
+                f"cannot save adapter {version} in {self.root}: {_reason(e)}; free some space, "
+                "then run `companion retrain --resume`"
+            ) from e
         row = self.store.add_adapter_version(
             version,
             dest,
@@ -271,6 +283,8 @@ def merge_adapter(
     The checkpoint carries the tokenizer and chat template, so vLLM serves it without LoRA.
     With `verify`, it is loaded back and must give the same greedy tokens as base+adapter.
     """
+    from safetensors import SafetensorError
+
     if not is_adapter_dir(adapter_dir):
         raise AdapterError(f"{adapter_dir} is not a LoRA adapter")
     model, tok = _load_peft(base_model_dir, adapter_dir)
@@ -280,22 +294,27 @@ def merge_adapter(
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.with_name(f".{out_dir.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    merged.save_pretrained(str(tmp), safe_serialization=True)
-    tok.save_pretrained(str(tmp))
-    meta = {"base_model": str(base_model_dir), "adapter": str(adapter_dir)}
-    (tmp / MERGED_MARKER).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    del model, merged
-    if verify:
-        got = verify_checkpoint(tmp)
-        if got != expected:
-            shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        merged.save_pretrained(str(tmp), safe_serialization=True)
+        tok.save_pretrained(str(tmp))
+        meta = {"base_model": str(base_model_dir), "adapter": str(adapter_dir)}
+        (tmp / MERGED_MARKER).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        del model, merged
+        if verify and verify_checkpoint(tmp) != expected:
             raise AdapterError(
                 "merged checkpoint does not reproduce base+adapter output; not written"
             )
-    fsync_tree(tmp)
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    os.replace(tmp, out_dir)
+        fsync_tree(tmp)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    except (OSError, SafetensorError) as e:  # safetensors reports a full disk as its own
+        raise AdapterError(
+            f"cannot write the merged checkpoint in {out_dir.parent}: {_reason(e)}; "
+            "free some space; without it the adapter is served as runtime LoRA"
+        ) from e
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return out_dir
 
 

@@ -649,11 +649,15 @@ class Retrain:
 
     def merge(self, info: VersionInfo) -> None:
         """Base + adapter as one checkpoint, for fast CPU serving."""
-        from align.adapters import merge_adapter
+        from align.adapters import AdapterError, merge_adapter
 
-        merged = merge_adapter(
-            self.base_model_dir, info.path, self.config.paths.merged_dir / info.version
-        )
+        try:
+            merged = merge_adapter(
+                self.base_model_dir, info.path, self.config.paths.merged_dir / info.version
+            )
+        except AdapterError as e:  # promotion stands: the adapter is live as runtime LoRA
+            self.report.reasons.append(str(e))
+            return
         self.registry.set_merged(info.version, merged)
         self.report.reasons.append(f"merged checkpoint for fast CPU serving: {merged}")
         if self.after_merge is not None:

@@ -17,6 +17,11 @@ Run: .venv/bin/python bench/storage.py [--rows 10000 100000 1000000] [--latency-
    longest gap between two pieces of text reaching the screen, and the database's size.
 
      .venv/bin/python bench/storage.py --partial [--replies 30] [--sentences 20] [--pace-ms 20]
+
+4. ``--soak`` (instead of 1 and 2): one chat, its background pair builder and a retrain
+   writing at once for ``--soak-minutes`` on SQLite, then on PostgreSQL (bench/storage_soak.py).
+
+     .venv/bin/python bench/storage.py --soak [--soak-minutes 10] [--soak-pace-ms 100]
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import create_engine, insert, text  # noqa: E402
 from sqlalchemy.engine import Engine, make_url  # noqa: E402
 
+from bench import storage_soak  # noqa: E402
 from bench.report import percentile, write_section  # noqa: E402
 from feedback.db import make_engine, migrate  # noqa: E402
 from feedback.models import Candidate, Choice, Conversation, Message, Rating  # noqa: E402
@@ -410,6 +416,25 @@ def run_partial(args: argparse.Namespace, tmp: Path) -> None:
     report(lines, load_start, "storage_partial", write=not args.no_write)
 
 
+def run_soak(args: argparse.Namespace, tmp: Path) -> None:
+    load_start = os.getloadavg()[0]
+    kinds = ["sqlite"] + (["postgres"] if args.postgres_url else [])
+    if not args.postgres_url:
+        say("no PostgreSQL URL (--postgres-url or $COMPANION_TEST_POSTGRES_URL): SQLite only")
+    results = {}
+    for kind in kinds:
+        url, schema = fresh_db(kind, args.postgres_url, tmp)
+        try:
+            say(f"{kind}: soak for {args.soak_minutes:g} min")
+            results[kind] = storage_soak.soak(url, args.soak_minutes * 60, args.soak_pace_ms, tmp)
+            say(f"  {results[kind]}")
+        finally:
+            if schema:
+                schema.close()
+    lines = storage_soak.lines_for(results, args.soak_minutes, args.soak_pace_ms)
+    report(lines, load_start, "storage_soak", write=not args.no_write)
+
+
 def report(lines: list[str], load_start: float, section: str, *, write: bool) -> None:
     """Close a report with the SQLite version and the machine's load; print and keep it."""
     lines += [
@@ -440,14 +465,26 @@ def main() -> None:
     ap.add_argument("--replies", type=int, default=30)
     ap.add_argument("--sentences", type=int, default=20)
     ap.add_argument("--pace-ms", type=float, default=20.0)
+    ap.add_argument("--soak", action="store_true", help="the concurrent-writers soak (4.)")
+    ap.add_argument("--soak-minutes", type=float, default=10.0)
+    ap.add_argument("--soak-pace-ms", type=float, default=100.0)
+    ap.add_argument("--soak-child", choices=["chat", "retrain"], help=argparse.SUPPRESS)
+    ap.add_argument("--soak-url", help=argparse.SUPPRESS)
+    ap.add_argument("--soak-seconds", type=float, help=argparse.SUPPRESS)
+    ap.add_argument("--soak-out", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.scan_child:
         scan_child(args.scan_child, args.batch_size)
+        return
+    if args.soak_child:
+        storage_soak.run_child(args)
         return
 
     with tempfile.TemporaryDirectory(prefix="companion-bench-") as tmp_dir:
         if args.partial:
             run_partial(args, Path(tmp_dir))
+        elif args.soak:
+            run_soak(args, Path(tmp_dir))
         else:
             run(args, Path(tmp_dir))
 

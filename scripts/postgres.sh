@@ -4,6 +4,7 @@
 #   scripts/postgres.sh start [DIR] [PORT]   install if missing, init DIR, start, create db/user;
 #                                           prints: export COMPANION_TEST_POSTGRES_URL=...
 #   scripts/postgres.sh stop  [DIR]
+#   scripts/postgres.sh restart [DIR] [PORT] cut every client's connection, as a crash would
 #   eval "$(scripts/postgres.sh start)"       sets the variable in the calling shell
 #
 # Defaults: DIR=${COMPANION_PG_DIR:-/tmp/companion-pg}, PORT=${COMPANION_PG_PORT:-55432}.
@@ -84,8 +85,15 @@ stop)
     as_owner "$BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >&2 || true
   fi
   ;;
+restart)
+  # What an upgrade or a crash of the server does to its clients: every connection is cut.
+  # Stop and start apart, so the server logs to its file and keeps no pipe of ours open.
+  as_owner "$BIN/pg_ctl" -D "$DIR/data" -m "${COMPANION_PG_STOP_MODE:-fast}" -w -t 60 stop >&2
+  as_owner "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
+    -o "-h 127.0.0.1 -p $PORT -k $DIR" start >&2 || { tail -n 20 "$DIR/server.log" >&2; exit 1; }
+  ;;
 *)
-  log "usage: $0 start|stop [DIR] [PORT]"
+  log "usage: $0 start|stop|restart [DIR] [PORT]"
   exit 2
   ;;
 esac

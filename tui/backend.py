@@ -4,6 +4,7 @@ the plain views the widgets show. Synchronous methods are called from thread wor
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import aclosing
@@ -353,6 +354,28 @@ def database_busy(error: BaseException) -> bool:
     code = getattr(getattr(error, "orig", None), "sqlstate", None)
     text = str(error).lower()
     return code in {"40001", "40P01"} or "database is locked" in text or "database is busy" in text
+
+
+def disk_full(error: BaseException) -> bool:
+    """A write refused for want of space (SQLite's SQLITE_FULL, PostgreSQL's 53100, ENOSPC)."""
+    code = getattr(getattr(error, "orig", None), "sqlstate", None)
+    text = str(error).lower()
+    return (
+        code == "53100"
+        or getattr(error, "errno", None) == errno.ENOSPC
+        or "database or disk is full" in text
+        or "no space left on device" in text
+    )
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """The database server could not be reached (down, restarting, or the network)."""
+    code = getattr(getattr(error, "orig", None), "sqlstate", None)
+    text = str(error).lower()
+    return (code or "").startswith("08") or any(
+        s in text
+        for s in ("connection refused", "connection failed", "server closed the connection")
+    )
 
 
 def _reason_text(rating: Rating | None) -> str | None:

@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tui"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fault_setup import fault_config  # noqa: E402
+from kill_setup import held_sse, home, term  # noqa: E402, F401
 from sse_server import SSEServer  # noqa: E402
 
 

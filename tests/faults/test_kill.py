@@ -8,16 +8,12 @@ import re
 import shutil
 import signal
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from kill_setup import Home, focus_reply, restart
 from sse_server import SSEServer
 from terminal import Terminal, gone
 
-from companion import config as config_mod
-from companion.config import Config
-from feedback.repo import Store, open_store
 from tui import state as ui_state
 
 pytestmark = [
@@ -25,82 +21,24 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (apt-get install tmux)"),
 ]
 
-READY = r"● (ready|external)"
-
-
-class Home:
-    """A user's data dir, the chat's environment and a Store on the same database."""
-
-    def __init__(self, home: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.env = {
-            "COMPANION_HOME": str(home),
-            "COMPANION_SERVER__URL": url,
-            "COMPANION_SERVER__API_KEY": "x",
-            "COMPANION_CHAT__BREAK_REMINDER_MINUTES": "0",
-        }
-        for k, v in self.env.items():
-            monkeypatch.setenv(k, v)
-        self.config: Config = config_mod.load().config
-        self.config.paths.ensure()
-        ui_state.save(self.config.paths.state_file, ui_state.UiState(accepted=True))
-        self.store: Store = open_store(self.config.database_url)
-
-    def messages(self) -> list[tuple[int, int | None, str, str, str]]:
-        """(id, parent id, role, status, text) of every stored message, oldest first."""
-        out = []
-        for conv in self.store.list_conversations():
-            for m in self.store.messages(conv.id):
-                assert m.id is not None
-                out.append((m.id, m.parent_id, m.role, m.status, m.text))
-        return sorted(out)
-
-
-@pytest.fixture
-def sse() -> Iterator[SSEServer]:
-    # Five sentences, held there (the kill comes then), then three more and the end.
-    with SSEServer(sentences=8, hold=5, delay_s=0.03) as server:
-        yield server
-
-
-@pytest.fixture
-def home(companion_home: Path, sse: SSEServer, monkeypatch: pytest.MonkeyPatch) -> Home:
-    return Home(companion_home, sse.url, monkeypatch)
-
-
-@pytest.fixture
-def term(home: Home, tmp_path: Path) -> Iterator[Terminal]:
-    with Terminal(home.env, tmp_path) as t:
-        yield t
-
-
-def focus_reply(term: Terminal) -> None:
-    term.keys("C-Up")
-    term.wait_for("█")  # the focused bubble's bar
-    time.sleep(0.2)
-
-
-def restart(term: Terminal) -> str:
-    term.start()
-    return term.wait_for(READY)
-
 
 def test_kill_9_while_a_reply_streams_resumes_at_the_saved_text(
-    home: Home, term: Terminal, sse: SSEServer
+    home: Home, term: Terminal, held_sse: SSEServer
 ):
     restart(term)
     term.type("Tell me a story")
     term.keys("Enter")
     term.wait_for(r"Word 5\.")
-    assert sse.wait_held()
+    assert held_sse.wait_held()
     time.sleep(0.3)  # the sentence's save is off the UI thread: give it its moment
     term.kill(signal.SIGKILL)
-    sse.release()
+    held_sse.release()
 
     # Stored: the message, and the reply as far as its last finished sentence.
     (user, reply) = home.messages()
     assert user[2:] == ("user", "complete", "Tell me a story")
     assert reply[1] == user[0] and reply[2:4] == ("assistant", "generating")
-    assert reply[4] == sse.text(5)
+    assert reply[4] == held_sse.text(5)
 
     screen = restart(term)  # the next start marks it interrupted and opens there
     assert "Tell me a story" in screen and "Word 5." in screen
@@ -111,7 +49,7 @@ def test_kill_9_while_a_reply_streams_resumes_at_the_saved_text(
     term.wait_for(r"Word 8\.")
     term.wait_gone("typing")
     (user2, reply2) = home.messages()
-    assert reply2[0] == reply[0] and reply2[3:] == ("complete", sse.text(8))
+    assert reply2[0] == reply[0] and reply2[3:] == ("complete", held_sse.text(8))
     assert len(home.store.candidates(reply[0])) == 1
 
     term.type("And then?")
@@ -180,7 +118,7 @@ def test_kill_9_right_after_a_rating_a_pick_and_an_edit(home: Home, term: Termin
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_a_signal_closes_the_chat_cleanly_and_keeps_the_reply(
-    home: Home, term: Terminal, sse: SSEServer, sig: int
+    home: Home, term: Terminal, held_sse: SSEServer, sig: int
 ):
     restart(term)
     term.type("Tell me a story")
@@ -195,12 +133,12 @@ def test_a_signal_closes_the_chat_cleanly_and_keeps_the_reply(
         assert term.wait_dead() == 128 + sig
         after = term.history()
         assert "Traceback" not in after and "Error" not in after
-    sse.release()
+    held_sse.release()
     (user, reply) = home.messages()
     # Closed cleanly: what was shown is stored, marked interrupted (not left generating).
-    assert reply[3:] == ("interrupted", sse.text(5).strip()) or reply[3:] == (
+    assert reply[3:] == ("interrupted", held_sse.text(5).strip()) or reply[3:] == (
         "interrupted",
-        sse.text(5),
+        held_sse.text(5),
     )
     if sig == signal.SIGHUP:
         term.close()

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from fault_setup import fault_config
+from fault_setup import chat_app, fault_config
 from sse_server import SSEServer
 from tui_data import make_engine
 
@@ -175,9 +175,7 @@ async def test_the_position_is_saved_as_soon_as_the_turn_is_stored(tmp_path: Pat
     with SSEServer(sentences=4, hold=2) as sse:
         config = fault_config(tmp_path / "data", sse.url)
         store = open_store(config.database_url)
-        ui_state.save(config.paths.state_file, ui_state.UiState(accepted=True))
-        engine = make_engine(config, store, sse.url, "x", "companion")
-        app = make_app(config, store=store, engine=engine, start_server=None)
+        app, engine = chat_app(config, store)
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
             await pilot.press(*"hi", "enter")

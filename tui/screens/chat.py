@@ -26,7 +26,7 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 from companion.events import EngineEvent
 from companion.server import StartProgress
 from tui import heap, keys, messages, reply_stream
-from tui.backend import Backend, database_busy
+from tui.backend import Backend, database_busy, database_unreachable, disk_full
 from tui.break_timer import BreakTimer
 from tui.persist import persist
 from tui.ports import RetrainJob, StartServer
@@ -516,11 +516,15 @@ class ChatScreen(Screen[None]):
                 text = user_bubble.turn.text
                 await user_bubble.remove()
                 if not self.chat_input.text:
-                    self.chat_input.load_text(text)
+                    self.chat_input.give_back(text)
 
     def _store_failed(self, error: Exception, what: str) -> None:
         if database_busy(error):
             why = "the database is busy (another program is using it); try again in a moment"
+        elif disk_full(error):
+            why = "the disk is full; free some space and try again"
+        elif database_unreachable(error):
+            why = "the database server cannot be reached; start it, then try again"
         else:
             why = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         self.notify(f"Could not save the {what}: {why}.", title="Not saved", severity="error")

@@ -75,6 +75,11 @@ class ChatInput(TextArea):
         self.move_cursor(self.document.end)
         self.focus()
 
+    def give_back(self, text: str) -> None:
+        """Unsent text returned to the input, ready to send again as it is or to extend."""
+        self.load_text(text)
+        self.move_cursor(self.document.end)
+
     def reset(self) -> None:
         self.editing = None
         self.clear()

@@ -50,9 +50,10 @@ class PacedStream:
             await asyncio.sleep(0)
 
     def _flush(self) -> None:
-        text = "".join(self._pending)
-        self._pending.clear()
-        self.body.append(text)
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending.clear()
+            self.body.append(text)
 
     async def _run(self) -> None:
         try:
@@ -66,10 +67,18 @@ class PacedStream:
 
     async def stop(self) -> None:
         """Write out what is pending and finish."""
-        if self._task is not None:
-            self._task.cancel()
-            await self._task
-            self._task = None
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            # A task cancelled before it first ran raises here; only our own cancel goes on.
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+        self._flush()
 
 
 class _Toolbar(Static):
