@@ -10,11 +10,12 @@ Rules, recorded as the pair's ``source``:
 1. ``picked``   - the alternative the user picked ≻ each shown alternative not picked;
 2. ``thumbs``   - a thumbs-up reply ≻ a thumbs-down reply to the same context;
 3. ``replaced`` - the reply that replaced a thumbs-down reply and was kept or rated up ≻ it;
-4. ``safety``   - (``learn_from_safety`` only) the softened/replaced final text ≻ the raw reply.
+4. ``safety``   - (``learn_from_safety`` only) the softened/replaced final text ≻ the raw reply;
+5. ``edited``   - the user's rewrite of a reply (the reply they wanted) ≻ the reply they rewrote.
 
 Never: turns of ``never_train`` conversations (crisis), a toxic-blocked reply as ``chosen``,
 ties, contradictions, identical or empty sides. When several rules give the same pair, the most
-specific one is recorded (replaced, then picked, then thumbs).
+specific one is recorded (edited, replaced, then picked, then thumbs).
 
 >>> ctx = [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "Hi"}]
 >>> turn = Turn("c1", "m1", ctx, [Cand("a", "Hello! How are you?", chosen=True),
@@ -42,11 +43,11 @@ from align.scrub import scrub, scrub_messages
 from companion.prompt import TokenCounter, approx_counter
 from feedback.models import pair_hash
 
-Source = Literal["picked", "thumbs", "replaced", "safety"]
+Source = Literal["picked", "thumbs", "replaced", "safety", "edited"]
 Split = Literal["train", "holdout"]
-SOURCES: tuple[Source, ...] = ("picked", "thumbs", "replaced", "safety")
+SOURCES: tuple[Source, ...] = ("picked", "thumbs", "replaced", "safety", "edited")
 # Lower is more specific; decides which source a pair produced by several rules records.
-_PRIORITY: dict[str, int] = {"replaced": 0, "picked": 1, "thumbs": 2, "safety": 3}
+_PRIORITY: dict[str, int] = {"edited": 0, "replaced": 1, "picked": 2, "thumbs": 3, "safety": 4}
 # safety_action values meaning the model's reply was never shown (blocked as toxic, or replaced
 # wholesale): the user judged text the model did not write, so no user rule uses it.
 BLOCKED_ACTIONS = frozenset({"blocked", "replaced"})
@@ -77,6 +78,10 @@ class CandidateLike(Protocol):
     def safety_action(self) -> str | None: ...
     @property
     def created_at(self) -> datetime | float: ...
+    @property
+    def edited_from(self) -> Id | None:
+        """The candidate this one is the user's rewrite of."""
+        ...
 
 
 class TurnLike(Protocol):
@@ -108,6 +113,7 @@ class Cand:
     shown: bool = True
     safety_action: str | None = None
     created_at: datetime | float = 0
+    edited_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -275,6 +281,12 @@ def _turn_pairs(
     def pair(src: Source, a: CandidateLike, b: CandidateLike) -> _Raw:
         return _Raw(src, a, b, _shown_text(a), _shown_text(b))
 
+    # Rule 5: a rewrite beats the reply it rewrote, whatever else was said of that reply.
+    by_id = {c.id: c for c in cands}
+    for c in cands:
+        original = by_id.get(c.edited_from) if c.edited_from is not None else None
+        if original is not None and not _is_blocked(original) and c.text.strip():
+            yield pair("edited", c, original)
     # Rule 3: a thumbs-down reply, and a later one that replaced it and was kept or liked.
     downs = [c for c in judged if _rating(c) == -1]
     for d in downs:

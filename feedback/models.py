@@ -33,6 +33,8 @@ AdapterKind = Literal["sft", "dpo", "kto"]
 
 ROLES: tuple[str, ...] = ("system", "user", "assistant")
 MESSAGE_STATUSES: tuple[str, ...] = ("complete", "generating", "interrupted", "stopped")
+EDITED_FROM = "edited_from"
+"""The key, in an edited candidate's params, of the candidate the user rewrote."""
 SAFETY_ACTIONS: tuple[str, ...] = ("none", "softened", "regenerated", "replaced", "blocked")
 SPLITS: tuple[str, ...] = ("train", "holdout")
 

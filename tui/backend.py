@@ -268,6 +268,9 @@ class Backend:
     def choose(self, message_id: int, candidate_id: int) -> None:
         self.store.choose(message_id, candidate_id)
 
+    def edit_reply(self, message_id: int, candidate_id: int, text: str) -> None:
+        self.store.edit_reply(message_id, candidate_id, text)
+
     def show(self, message_id: int, candidate_id: int) -> None:
         """Browsing to an alternative: it is now seen, and the history follows the screen."""
         self.store.show_candidate(message_id, candidate_id)

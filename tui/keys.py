@@ -55,7 +55,9 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("choose", "enter", "Pick the alternative shown", "reply"),
     KeyAction("regenerate", "r", "Regenerate the reply", "reply"),
     KeyAction("alternatives", "a", "Ask for several replies", "reply"),
-    KeyAction("edit", "e", "Edit my message and resend (branch)", "reply"),
+    KeyAction(
+        "edit", "e", "Edit: my message (resent as a branch), a reply (the one I wanted)", "reply"
+    ),
     KeyAction("copy", "c", "Copy the message", "reply"),
     KeyAction("delete_turn", "delete", "Delete this turn", "reply"),
     KeyAction("safety", "s", "What safety changed, and why", "reply"),

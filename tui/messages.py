@@ -69,6 +69,15 @@ class EditRequested(Message):
 
 
 @dataclass
+class ReplyEditRequested(Message):
+    """The user wants to rewrite a reply into the one they wanted."""
+
+    message_id: int
+    candidate_id: int
+    text: str
+
+
+@dataclass
 class CopyRequested(Message):
     text: str
 

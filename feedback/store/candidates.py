@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from feedback.models import SAFETY_ACTIONS, Candidate, Choice, JSONObject, Message
+from feedback.models import EDITED_FROM, SAFETY_ACTIONS, Candidate, Choice, JSONObject, Message
 from feedback.store.base import StoreBase, check_choice
 
 
 class CandidateRepo(StoreBase):
+    def _reply(self, s: Session, message_id: int) -> Message:
+        msg = self._get(s, Message, message_id)
+        if msg.role != "assistant":
+            raise ValueError(f"message {message_id} is a {msg.role} message, not a reply")
+        return msg
+
+    @staticmethod
+    def _next_index(s: Session, message_id: int) -> int:
+        last = s.exec(
+            select(func.max(Candidate.index)).where(col(Candidate.message_id) == message_id)
+        ).one()
+        return 0 if last is None else last + 1
+
     def add_candidate(
         self,
         message_id: int,
@@ -30,15 +45,10 @@ class CandidateRepo(StoreBase):
         now = self._now()
 
         def do(s: Session) -> Candidate:
-            msg = self._get(s, Message, message_id)
-            if msg.role != "assistant":
-                raise ValueError(f"message {message_id} is a {msg.role} message, not a reply")
-            last = s.exec(
-                select(func.max(Candidate.index)).where(col(Candidate.message_id) == message_id)
-            ).one()
+            msg = self._reply(s, message_id)
             cand = Candidate(
                 message_id=message_id,
-                index=0 if last is None else last + 1,
+                index=self._next_index(s, message_id),
                 text=text,
                 raw_text=raw_text,
                 params=dict(params or {}),
@@ -149,15 +159,45 @@ class CandidateRepo(StoreBase):
 
         def do(s: Session) -> Choice:
             cand = self._own_candidate(s, message_id, candidate_id)
-            msg = self._get(s, Message, message_id)
-            cand.shown = True
-            msg.shown_candidate_id = cand.id
-            msg.chosen_candidate_id = cand.id
-            msg.text = cand.text
-            choice = Choice(message_id=message_id, candidate_id=candidate_id, created_at=now)
-            s.add_all([cand, msg, choice])
+            return self._choose(s, self._get(s, Message, message_id), cand, now)
+
+        return self._write(do)
+
+    def _choose(self, s: Session, msg: Message, cand: Candidate, now: datetime) -> Choice:
+        assert msg.id is not None and cand.id is not None
+        cand.shown = True
+        msg.shown_candidate_id = cand.id
+        msg.chosen_candidate_id = cand.id
+        msg.text = cand.text
+        choice = Choice(message_id=msg.id, candidate_id=cand.id, created_at=now)
+        s.add_all([cand, msg, choice])
+        s.flush()
+        self._touch(s, msg.conversation_id)
+        return choice
+
+    def edit_reply(self, message_id: int, candidate_id: int, text: str) -> Candidate:
+        """The user rewrote a reply into the one they wanted: a new candidate of the turn that
+        records which one it was edited from, shown and picked (the history follows it)."""
+        if not text.strip():
+            raise ValueError("an edited reply needs some text")
+        now = self._now()
+
+        def do(s: Session) -> Candidate:
+            original = self._own_candidate(s, message_id, candidate_id)
+            msg = self._reply(s, message_id)
+            cand = Candidate(
+                message_id=message_id,
+                index=self._next_index(s, message_id),
+                text=text,
+                params={EDITED_FROM: original.id},
+                base_model=original.base_model,
+                adapter_version=original.adapter_version,
+                shown=True,
+                created_at=now,
+            )
+            s.add(cand)
             s.flush()
-            self._touch(s, msg.conversation_id)
-            return choice
+            self._choose(s, msg, cand, now)
+            return cand
 
         return self._write(do)

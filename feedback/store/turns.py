@@ -9,7 +9,7 @@ from typing import Protocol, cast
 
 from sqlalchemy import select as sa_select
 
-from feedback.models import Candidate, Conversation, Message, Rating, table_of
+from feedback.models import EDITED_FROM, Candidate, Conversation, Message, Rating, table_of
 from feedback.store.base import StoreBase
 
 
@@ -30,6 +30,8 @@ class CandidateRecord:
     safety_action: str
     adapter_version: str | None
     created_at: datetime
+    edited_from: int | None = None
+    """The candidate this one is the user's edit of (the reply they wanted), or None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +79,15 @@ class _CandidateRow(Protocol):
     safety_action: str
     adapter_version: str | None
     created_at: datetime
+    params: dict[str, object] | None
     rating: int | None
     reason: str | None
+
+
+def edited_from(params: object) -> int | None:
+    """The original's id in an edited candidate's params, or None (also for bad data)."""
+    value = params.get(EDITED_FROM) if isinstance(params, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _turn(rows: list[_CandidateRow], nodes: dict[int, tuple[int | None, str, str]]) -> TurnRecord:
@@ -104,6 +113,7 @@ def _turn(rows: list[_CandidateRow], nodes: dict[int, tuple[int | None, str, str
             safety_action=r.safety_action,
             adapter_version=r.adapter_version,
             created_at=r.created_at,
+            edited_from=edited_from(r.params),
         )
         for r in rows
     )
@@ -159,6 +169,7 @@ class TurnRepo(StoreBase):
                 cand_t.c.safety_action,
                 cand_t.c.adapter_version,
                 cand_t.c.created_at,
+                cand_t.c.params,
                 rating_t.c.value.label("rating"),
                 rating_t.c.reason,
             )

@@ -140,6 +140,42 @@ CASES = [
         [("picked", "A", "B")],
         id="dedupe-by-content",
     ),
+    pytest.param(
+        [t(Cand("a", "Okay."), Cand("e", "Okay. What made it long?", edited_from="a"))],
+        [("edited", "Okay. What made it long?", "Okay.")],
+        id="rule5-a-rewrite-beats-the-reply-it-rewrote",
+    ),
+    pytest.param(
+        [
+            t(
+                Cand("a", "A"),
+                Cand("b", "B"),
+                Cand("e", "A, better", chosen=True, edited_from="a"),
+            )
+        ],
+        [("edited", "A, better", "A"), ("picked", "A, better", "B")],
+        id="rule5-recorded-as-edited-and-the-pick-beats-the-others",
+    ),
+    pytest.param(
+        [t(Cand("a", "A", rating=1), Cand("e", "A, better", edited_from="a"))],
+        [("edited", "A, better", "A")],
+        id="rule5-even-over-a-reply-rated-up",
+    ),
+    pytest.param(
+        [t(Cand("e", "A, better", edited_from="gone"))],
+        [],
+        id="rule5-original-not-found",
+    ),
+    pytest.param(
+        [t(Cand("a", "A", safety_action="blocked"), Cand("e", "Mine", edited_from="a"))],
+        [],
+        id="rule5-never-against-a-blocked-placeholder",
+    ),
+    pytest.param(
+        [t(Cand("a", "Same"), Cand("e", " Same ", edited_from="a"))],
+        [],
+        id="rule5-an-edit-that-changed-nothing",
+    ),
 ]
 
 
@@ -237,6 +273,7 @@ candidates = st.builds(
     shown=st.booleans(),
     safety_action=actions,
     created_at=st.integers(0, 5),
+    edited_from=st.one_of(st.none(), st.text(min_size=1, max_size=3)),
 )
 contexts = st.lists(
     st.fixed_dictionaries(

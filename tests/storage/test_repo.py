@@ -225,6 +225,50 @@ def test_candidates_belong_to_replies_of_their_own_turn(store: Store) -> None:
     assert store.choices(a) == []
 
 
+def test_an_edited_reply_is_a_picked_candidate_that_names_its_original(store: Store) -> None:
+    conv = store.create_conversation("default")
+    _, a = _turn(store, conv.id, "hi")  # type: ignore[arg-type]
+    first = store.add_candidate(a, "Okay.", shown=True, adapter_version="v3")
+    second = store.add_candidate(a, "Hm.")
+    edited = store.edit_reply(a, first.id, "Okay! What happened?")  # type: ignore[arg-type]
+    assert (edited.index, edited.adapter_version, edited.params) == (
+        2,
+        "v3",
+        {"edited_from": first.id},
+    )
+    msg = store.get_message(a)
+    assert msg is not None and msg.text == "Okay! What happened?"
+    assert msg.chosen_candidate_id == msg.shown_candidate_id == edited.id
+    (turn,) = list(store.iter_turns(conversation_id=conv.id))
+    by_id = {c.id: c for c in turn.candidates}
+    assert by_id[edited.id].edited_from == first.id and by_id[edited.id].chosen
+    assert by_id[first.id].edited_from is None and by_id[second.id].edited_from is None
+    with pytest.raises(ValueError, match="needs some text"):
+        store.edit_reply(a, first.id, "  ")  # type: ignore[arg-type]
+    _, other = _turn(store, conv.id, "again", parent=a)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="not a reply of"):
+        store.edit_reply(other, first.id, "x")  # type: ignore[arg-type]
+    assert len(store.candidates(a)) == 3  # nothing half-made by the refused edits
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"edited_from": 7}, 7),
+        ({"edited_from": "7"}, None),
+        ({"edited_from": True}, None),
+        ({"edited_from": None}, None),
+        ({}, None),
+        (None, None),
+        ([7], None),
+    ],
+)
+def test_edited_from_reads_only_a_well_formed_id(params: object, expected: int | None) -> None:
+    from feedback.store.turns import edited_from
+
+    assert edited_from(params) == expected
+
+
 def test_update_candidate_follows_into_the_shown_message(store: Store) -> None:
     conv = store.create_conversation("default")
     _, a = _turn(store, conv.id, "hi")  # type: ignore[arg-type]

@@ -100,3 +100,37 @@ async def test_auto_retrain_starts_after_enough_pairs_and_notifies_when_live(
         assert any("v007 is live" in n.message for n in app._notifications)
         await settle(pilot)
         assert not app.chat.query_one(StatusBar).status.learning
+
+
+async def test_editing_a_reply_shows_the_rewrite_and_makes_an_edited_pair(
+    tui_config: Config, store: Store, seeded: Seeded
+) -> None:
+    cfg = learning_config(tui_config, pairs_every_events=1)
+    loop = LearningLoop(cfg, store, launch=lambda: None)  # type: ignore[arg-type,return-value]
+    app = app_at(cfg, store, seeded, learning=loop)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        reply = bubble(app, seeded.a1.id)
+        original = reply.turn.candidate
+        assert original is not None
+        reply.focus()
+        await pilot.pause()
+        await pilot.press("e")
+        await pilot.pause()  # not settle: the dialog's worker waits for it to close
+        await pilot.press("escape")  # cancelled: nothing stored
+        await settle(pilot)
+        assert len(store.candidates(seeded.a1.id)) == len(seeded.cands)
+
+        reply.focus()
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press(*" What made it hard?", "ctrl+s")
+        await settle(pilot)
+        wanted = f"{original.text} What made it hard?"
+        reply = bubble(app, seeded.a1.id)
+        assert reply.turn.candidate is not None and reply.turn.candidate.text == wanted
+        assert "✓" in str(reply.query_one(".bubble-header").render())  # the picked one
+        stored = store.get_message(seeded.a1.id)
+        assert stored is not None and stored.text == wanted  # the history follows it
+        pairs = [(p.source, p.chosen, p.rejected) for p in store.iter_pairs()]
+        assert ("edited", wanted, original.text) in pairs

@@ -31,6 +31,7 @@ from tui.break_timer import BreakTimer
 from tui.persist import persist
 from tui.ports import RetrainJob, StartServer
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.edit_reply import EditReplyScreen
 from tui.screens.persona import PersonaScreen
 from tui.screens.reason import ReasonScreen, rating_for
 from tui.screens.rename import RenameScreen
@@ -699,6 +700,22 @@ class ChatScreen(Screen[None]):
         await self._record(
             event.message_id,
             lambda: self.backend.rate(event.candidate_id, value, tag, comment),
+        )
+
+    @on(messages.ReplyEditRequested)
+    @work(group="modal")
+    async def _edit_reply(self, event: messages.ReplyEditRequested) -> None:
+        if self._busy():
+            return
+        text = await self.app.push_screen_wait(EditReplyScreen(event.text))
+        if text is None:
+            return
+        await self._record(
+            event.message_id,
+            lambda: self.backend.edit_reply(event.message_id, event.candidate_id, text),
+            keep_shown=False,
+            what="edit",
+            done="Saved as the reply you wanted; the companion learns from the change.",
         )
 
     @on(messages.AlternativeShown)

@@ -180,6 +180,7 @@ class MessageBubble(Vertical, can_focus=True):
                 ("why", "reason"),
                 ("↻", "regenerate"),
                 ("more", "alternatives"),
+                ("✎", "edit"),
             ]
             if self.turn.browsable:
                 links += [("‹", "prev_alternative"), ("›", "next_alternative"), ("pick", "choose")]
@@ -273,8 +274,14 @@ class MessageBubble(Vertical, can_focus=True):
             self.post_message(messages.RegenerateRequested(self.turn.message_id, several=True))
 
     def action_edit(self) -> None:
-        if self.turn.role == "user" and self.turn.message_id is not None:
+        if self.turn.message_id is None:
+            return
+        if self.turn.role == "user":
             self.post_message(messages.EditRequested(self.turn.message_id, self.turn.text))
+            return
+        cand = self.turn.candidate
+        if self._is_reply() and not self.streaming and cand is not None:
+            self.post_message(messages.ReplyEditRequested(self.turn.message_id, cand.id, cand.text))
 
     def action_copy(self) -> None:
         cand = self.turn.candidate
