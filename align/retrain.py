@@ -21,11 +21,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
 from align.adapters import AdapterRegistry, VersionInfo, jsonable
 from align.gate import GateReport, Scorer
+from align.holdout import ensure_holdout
 from align.pairs import (
     Id,
     PreferencePair,
@@ -35,6 +37,7 @@ from align.pairs import (
     compact_system,
     first_paragraph,
 )
+from align.replay import max_rows_for, replay_round
 from align.train import ProgressCallback, TrainingArgs, TrainingError, TrainResult
 from companion.config import Config, RetrainConfig
 from companion.paths import Paths
@@ -416,11 +419,24 @@ class Retrain:
         new_pairs = sync_pairs(
             self.store, rc, system_prompt=self.system_prompt, names=self.options.names
         )
-        train_pairs = list(self.store.iter_pairs("train"))
+        train_pairs, holdout_pairs, set_aside = ensure_holdout(
+            list(self.store.iter_pairs("train")),
+            list(self.store.iter_pairs("holdout")),
+            min_holdout=rc.min_holdout_pairs,
+            min_train=self.options.min_pairs or rc.min_pairs,
+        )
+        if set_aside:
+            self.report.reasons.append(f"holdout: {set_aside}")
+        budget = max_rows_for(rc.step_budget, rc.batch_size, self.options.epochs or rc.epochs)
+        train_pairs, this_round = replay_round(
+            train_pairs, since=self._live_since(), max_rows=budget, replay_ratio=rc.replay_ratio
+        )
+        if this_round:
+            self.report.reasons.append(f"this round: {this_round}")
         data = TrainingData(
             new_pairs=new_pairs,
             train_rows=[trl_row(p) for p in train_pairs],
-            holdout_rows=[trl_row(p) for p in self.store.iter_pairs("holdout")],
+            holdout_rows=[trl_row(p) for p in holdout_pairs],
             kto_rows=list(
                 build_kto_rows(
                     self.store.iter_turns(include_never_train=False),
@@ -436,6 +452,13 @@ class Retrain:
         )
         self.report.counts = data.counts()
         return data
+
+    def _live_since(self) -> datetime | None:
+        """When the training run of the live adapter began (None: no trained adapter)."""
+        active = self.store.active_adapter()
+        run_id = active.training_run_id if active is not None else None
+        run = self.store.get_training_run(run_id) if run_id is not None else None
+        return run.started_at if run is not None else None
 
     def choose(self, data: TrainingData) -> Method | None:
         """DPO on enough pairs, else KTO on enough balanced thumbs, else nothing (skipped)."""

@@ -173,6 +173,14 @@ class RetrainConfig(_Section):
     lora_dropout: float = Field(default=0.05, ge=0, lt=1)
     lora_targets: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj"]
     holdout_fraction: float = Field(default=0.2, ge=0, lt=1)
+    step_budget: int = Field(default=32, ge=0)
+    """Optimizer steps one round may take (0: no limit). A round trains on the pairs the live
+    adapter has not learned, plus a replay sample of older ones, within this budget."""
+    replay_ratio: float = Field(default=1.0, ge=0)
+    """Older pairs replayed per new pair, so earlier rounds are not forgotten."""
+    min_holdout_pairs: int = Field(default=6, ge=0)
+    """When the conversation split gives the gate fewer holdout pairs than this, whole
+    conversations (else a conversation's latest turns) are set aside for that round."""
     gate_margin: float = Field(default=0.0, ge=0)
     """The new adapter may be at most this much worse on holdout accuracy and still promoted."""
     learn_from_safety: bool = False
@@ -370,6 +378,9 @@ DEFAULT_TOML = """\
 # auto_after_pairs = 50
 # pairs_every_events = 10  # build pairs after this many ratings/choices, and per conversation
 # min_pairs = 8
+# step_budget = 32         # steps per round: new pairs + a replay sample of older ones
+# replay_ratio = 1.0
+# min_holdout_pairs = 6    # the gate judges on at least this many (set aside for the round)
 # learning_rate = 2e-4
 # epochs = 2
 # lora_r = 16

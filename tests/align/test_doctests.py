@@ -16,6 +16,8 @@ MODULES = [
     "align.retrain",
     "align.docs",
     "align.bootstrap",
+    "align.holdout",
+    "align.replay",
 ]
 
 

@@ -117,7 +117,7 @@ def test_dry_run_and_too_few_pairs(tmp_path, store):
     record_feedback(store, 2)
     c = cfg(tmp_path, min_pairs=8)
     rep = retrain(c, store, base_model_dir=tmp_path / "unused", options=RetrainOptions())
-    assert rep.status == "skipped" and "need 8" in rep.reasons[0]
+    assert rep.status == "skipped" and any("need 8" in r for r in rep.reasons)
     rep = retrain(
         c,
         store,
@@ -126,6 +126,20 @@ def test_dry_run_and_too_few_pairs(tmp_path, store):
     )
     assert rep.status == "dry_run" and rep.method == "dpo" and rep.plan
     assert "retrain: dry_run (DPO)" in rep.summary()
+
+
+def test_an_empty_conversation_split_still_gives_the_gate_a_holdout(tmp_path, store):
+    record_feedback(store, 16)  # 16 conversations, one pair each
+    c = cfg(tmp_path, holdout_fraction=0.0, min_pairs=8, min_holdout_pairs=5)
+    rep = retrain(
+        c, store, base_model_dir=tmp_path / "unused", options=RetrainOptions(dry_run=True)
+    )
+    total = store.count_pairs()
+    assert total >= 13
+    assert (rep.counts["train_pairs"], rep.counts["holdout_pairs"]) == (total - 5, 5)
+    (note,) = [r for r in rep.reasons if r.startswith("holdout:")]
+    assert "left 0 holdout pairs (< 5): set aside 5 conversations (5 pairs)" in note
+    assert {p.split for p in store.iter_pairs()} == {"train"}  # the stored split stands
 
 
 def test_choose_method_doctests():
@@ -167,3 +181,40 @@ def test_retrain_end_to_end(tmp_path, store, tiny_model_dir):
     else:
         assert rep.status == "rejected" and store.active_adapter() is None and not swapped
     assert any("holdout accuracy" in r for r in rep.reasons)
+
+
+@pytest.mark.slow
+def test_a_round_trains_on_the_new_pairs_and_a_replay_sample_within_its_step_budget(
+    tmp_path, store, tiny_model_dir, tiny_sft_adapter
+):
+    import re
+
+    c = cfg(tmp_path, holdout_fraction=0.0, min_holdout_pairs=0, step_budget=3, epochs=1.0)
+    record_question_picks(store, 14, seed=1)
+    sam = "You are Sam, a warm companion."
+    older = sync_pairs(store, c.retrain, system_prompt=lambda _persona: sam)
+    run = store.add_training_run("dpo", status="succeeded")
+    store.add_adapter_version("v001", tiny_sft_adapter, kind="sft", training_run_id=run.id)
+    store.set_active_adapter("v001")
+    record_question_picks(store, 5, seed=2)  # after the live adapter's run: new
+    seen = []
+    rep = retrain(
+        c,
+        store,
+        base_model_dir=tiny_model_dir,
+        options=RetrainOptions(merge=False),
+        progress=seen.append,
+        scorer=lambda texts: [{"toxicity": 0.0, "intensity": 0.0} for _ in texts],
+        probe_tokens=4,
+        system_prompt=lambda _persona: sam,
+    )
+    (note,) = [r for r in rep.reasons if r.startswith("this round:")]
+    m = re.search(r"(\d+) new pairs \+ (\d+) replayed of (\d+) older \(budget 12 rows\)", note)
+    assert m, note
+    new, replayed, old = map(int, m.groups())
+    total = store.count_pairs()
+    assert old == older and new == total - older and 0 < new < older
+    assert replayed == new  # replay_ratio 1, within the budget
+    assert rep.counts["train_pairs"] == 2 * new < total  # not the whole history
+    assert seen and seen[-1].step == -(-2 * new // 4)  # batch 4, one epoch
+    assert rep.status in ("promoted", "rejected")
