@@ -1,10 +1,15 @@
-"""Learning-loop benchmark: a simulated user with a hidden preference teaches the companion.
+"""Learning-loop benchmark: simulated users, each with a hidden preference, teach the companion.
 
-The user prefers replies that **end with a question**. Each round it chats through a fixed set
-of training prompts, gets 3 sampled alternatives per prompt, picks the one with the trait (when
-there is one), rates a trait-less one down, and `companion retrain` (align.retrain.retrain) runs
-on everything recorded so far: pairs → DPO → gate → promote. Before the first round and after
-each one, the share of greedy replies with the trait is measured on *held-out* prompts.
+A suite of users (`bench/traits.py`: wording, length, tone, structure, two that are no surface
+pattern, and a control who picks at random). Each starts where a new user starts: a fresh
+data dir with the starter persona adapter active. Each round it chats through a fixed set of
+training prompts, gets 3 sampled alternatives per prompt, picks one with its trait (when there
+is one), rates a trait-less one down, and `companion retrain` (align.retrain.retrain) runs:
+stored feedback → pairs → DPO → gate → promote. Before the first round and after each one, the
+share of greedy replies with each trait is measured on *held-out* prompts.
+
+    .venv/bin/python bench/learning_loop.py --traits short,refers_back --rounds 2
+    .venv/bin/python bench/learning_loop.py --measure     # starting shares, to choose traits
 
 Run (CPU, real SmolLM2; ~`rounds` x 5-8 minutes on the 2-core machine):
 
@@ -26,11 +31,13 @@ import random
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.traits import TRAITS, Trait  # noqa: E402
 
 TRAIN_PROMPTS = [
     "I had a long day at work.",
@@ -90,21 +97,26 @@ HELDOUT_PROMPTS = [
 MAX_NEW_TOKENS = 96
 
 
-def has_trait(reply: str) -> bool:
-    return reply.strip().endswith("?")
-
-
-def simulated_user(cands: list[str], rng: random.Random) -> tuple[int | None, dict[int, int]]:
+def simulated_user(
+    trait: Trait, prompt: str, cands: list[str], rng: random.Random
+) -> tuple[int | None, dict[int, int]]:
     """(index picked, {index: rating}). Picks a reply with the trait; rates one without down,
-    and sometimes the picked one up. No trait anywhere: no pick (the user moves on)."""
-    good = [i for i, c in enumerate(cands) if has_trait(c)]
-    bad = [i for i, c in enumerate(cands) if not has_trait(c)]
+    and sometimes the picked one up. No trait anywhere: no pick (the user moves on). The
+    control picks and rates at random, as often."""
+    if trait.scorer is None:
+        good = list(range(len(cands)))
+        bad = list(range(len(cands)))
+    else:
+        good = [i for i, c in enumerate(cands) if trait.scorer(prompt, c)]
+        bad = [i for i, c in enumerate(cands) if not trait.scorer(prompt, c)]
     ratings: dict[int, int] = {}
     if bad and rng.random() < 0.5:
         ratings[rng.choice(bad)] = -1
     if not good:
         return None, ratings
     pick = rng.choice(good)
+    if ratings.get(pick) == -1:
+        del ratings[pick]
     if rng.random() < 0.3:
         ratings[pick] = 1
     return pick, ratings
@@ -125,7 +137,7 @@ class HFBackend:
         self.model: Any = None
         self.use(None)
 
-    def use(self, adapter: Path | None) -> None:
+    def use(self, adapter: Path | None, _name: str | None = None) -> None:
         from align.train import load_base
 
         model = load_base(self.base, cuda=False)
@@ -239,11 +251,29 @@ class Round:
     collect_s: float
     retrain_s: float
     eval_s: float
+    gate_new: float | None = None
+    """The gate's holdout accuracy of the new adapter (None: not gated)."""
+    gate_active: float | None = None
+    shares_after: dict[str, float] = field(default_factory=dict)
+    """Every trait's held-out share after the round (the control's drift)."""
     reasons: list[str] = field(default_factory=list)
 
     @property
     def wall_s(self) -> float:
         return self.collect_s + self.retrain_s + self.eval_s
+
+
+@dataclass
+class UserRun:
+    trait: str
+    kind: str
+    start: float
+    shares_before: dict[str, float]
+    rounds: list[Round]
+
+    @property
+    def gain(self) -> float:
+        return (self.rounds[-1].trait_after - self.start) * 100 if self.rounds else 0.0
 
 
 def record(
@@ -264,10 +294,15 @@ def record(
         store.rate(ids[i], v)
 
 
-def trait_share(backend: Any, system: str | None) -> float:
-    msgs = [_msgs(system, p) for p in HELDOUT_PROMPTS]
-    replies = backend.greedy(msgs)
-    return sum(has_trait(r) for r in replies) / len(replies)
+def shares(backend: Any, system: str | None) -> dict[str, float]:
+    """Every trait's share among greedy replies to the held-out prompts."""
+    replies = backend.greedy([_msgs(system, p) for p in HELDOUT_PROMPTS])
+    out = {}
+    for name, t in TRAITS.items():
+        if t.scorer is not None:
+            out[name] = sum(t.scorer(p, r) for p, r in zip(HELDOUT_PROMPTS, replies, strict=True))
+            out[name] /= len(replies)
+    return out
 
 
 def _msgs(system: str | None, prompt: str) -> list[dict[str, str]]:
@@ -276,15 +311,27 @@ def _msgs(system: str | None, prompt: str) -> list[dict[str, str]]:
     ]
 
 
-def run(a: argparse.Namespace) -> list[Round]:
-    from align.retrain import RetrainOptions, persona_system_prompt, retrain
+def starter_adapter() -> Path | None:
+    """The persona adapter `companion model setup` trained in the user's own data dir."""
+    from align.bootstrap import starter_version
+    from companion.cli.common import open_store
+    from companion.config import load
+
+    cfg = load().config
+    info = starter_version(open_store(cfg))
+    return Path(info.path) if info is not None else None
+
+
+def fresh_user(a: argparse.Namespace, name: str) -> tuple[Any, Any]:
+    """A new user's data dir and store, with the starter adapter installed and active."""
+    from align.adapters import AdapterRegistry
     from companion.cli.common import open_store
     from companion.config import Config
 
-    data_dir = a.data_dir or Path(tempfile.mkdtemp(prefix="bench-learning-"))
+    root = a.data_dir or Path(tempfile.mkdtemp(prefix="bench-learning-"))
     cfg = Config.model_validate(
         {
-            "data_dir": str(data_dir),
+            "data_dir": str(root / name),
             "retrain": {
                 "min_pairs": 4,
                 "learning_rate": a.lr,
@@ -298,25 +345,37 @@ def run(a: argparse.Namespace) -> list[Round]:
     )
     cfg.paths.ensure()
     store = open_store(cfg)
-    base = a.base or cfg.paths.embedded_model_dir
+    if a.starter is not None:
+        reg = AdapterRegistry(cfg.paths.adapters_dir, store)
+        info = reg.install(a.starter, kind="sft")
+        reg.promote(info.version)
+    return cfg, store
+
+
+def run_user(a: argparse.Namespace, trait: Trait, backend: Any, base: Path) -> UserRun:
+    from align.retrain import RetrainOptions, persona_system_prompt, retrain
+
+    cfg, store = fresh_user(a, trait.name)
     system = persona_system_prompt(cfg)(cfg.chat.persona)
-    backend: Any = ServerBackend(cfg) if a.backend == "server" else HFBackend(base)
+    start_adapter = store.active_adapter()
+    backend.use(Path(start_adapter.path) if start_adapter else None, "bench-start")
     rng = random.Random(a.seed)
     rounds: list[Round] = []
     t = time.monotonic()
-    before = trait_share(backend, system)
-    log(f"held-out trait share before training: {before:.0%} ({time.monotonic() - t:.0f} s)")
+    before_all = shares(backend, system)
+    before = before_all.get(trait.name, 0.0)
+    log(f"[{trait.name}] held-out share before: {before:.0%} ({time.monotonic() - t:.0f} s)")
     for r in range(1, a.rounds + 1):
         t0 = time.monotonic()
         msgs = [_msgs(system, p) for p in TRAIN_PROMPTS]
         all_cands = backend.sample(msgs, 3, seed=a.seed * 100 + r)
         picks = 0
         for prompt, cands in zip(TRAIN_PROMPTS, all_cands, strict=True):
-            pick, ratings = simulated_user(cands, rng)
+            pick, ratings = simulated_user(trait, prompt, cands, rng)
             picks += pick is not None
             record(store, cfg.chat.persona, prompt, cands, pick, ratings)
         t1 = time.monotonic()
-        log(f"round {r}: collected {len(all_cands)} turns, {picks} picks ({t1 - t0:.0f} s)")
+        log(f"[{trait.name}] round {r}: {len(all_cands)} turns, {picks} picks ({t1 - t0:.0f} s)")
         rep = retrain(
             cfg,
             store,
@@ -330,22 +389,24 @@ def run(a: argparse.Namespace) -> list[Round]:
         t2 = time.monotonic()
         log(f"\n{rep.summary()}")
         active = store.active_adapter()
-        if active is not None and a.backend == "server":
-            backend.use(Path(active.path), f"bench-{active.version}")
-        elif active is not None:
-            backend.use(Path(active.path))
-        after = trait_share(backend, system)
+        if active is not None and rep.status == "promoted":
+            backend.use(Path(active.path), f"bench-{trait.name}-{active.version}")
+        after_all = shares(backend, system)
+        after = after_all.get(trait.name, 0.0)
         t3 = time.monotonic()
-        log(f"round {r}: held-out trait share {before:.0%} -> {after:.0%}")
+        log(f"[{trait.name}] round {r}: held-out share {before:.0%} -> {after:.0%}")
+        gate = rep.gate or {}
         rounds.append(
             Round(
                 r, before, after, len(all_cands), picks, rep.status, rep.method,
                 rep.counts.get("train_pairs", 0), rep.counts.get("holdout_pairs", 0),
-                rep.version, t1 - t0, t2 - t1, t3 - t2, rep.reasons,
+                rep.version, t1 - t0, t2 - t1, t3 - t2,
+                (gate.get("new") or {}).get("accuracy"), (gate.get("active") or {}).get("accuracy"),
+                after_all, rep.reasons,
             )
         )  # fmt: skip
         before = after
-    return rounds
+    return UserRun(trait.name, trait.kind, before_all.get(trait.name, 0.0), before_all, rounds)
 
 
 def log(msg: str) -> None:
@@ -353,44 +414,101 @@ def log(msg: str) -> None:
     sys.stderr.flush()
 
 
-def markdown(rounds: list[Round], a: argparse.Namespace) -> str:
-    rows = "\n".join(
-        f"| {x.round} | {x.trait_before:.0%} | {x.trait_after:.0%} | {x.picks}/{x.collected} | "
-        f"{x.train_pairs}/{x.holdout_pairs} | {x.status} {x.version or ''} | "
-        f"{x.collect_s:.0f} + {x.retrain_s:.0f} + {x.eval_s:.0f} = **{x.wall_s:.0f} s** |"
-        for x in rounds
-    )
-    gain = (rounds[-1].trait_after - rounds[0].trait_before) * 100 if rounds else 0.0
-    two = rounds[min(1, len(rounds) - 1)] if rounds else None
-    gain2 = (two.trait_after - rounds[0].trait_before) * 100 if two else 0.0
-    return f"""## Learning loop (simulated user who likes replies ending with a question)
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{x:.0%}"
 
-`bench/learning_loop.py --rounds {a.rounds} --backend {a.backend}` on the project's CPU machine
-(SmolLM2-135M-Instruct, fp32, 2 cores). Each round: {len(TRAIN_PROMPTS)} training prompts x 3
-sampled alternatives; the user picks one ending with `?` and sometimes rates a trait-less one
-down; then `retrain` (DPO, lr {a.lr:g}, beta {a.beta:g}, {a.epochs:g} epochs, LoRA r=16,
-continuing from the active adapter) with the gate. The trait share is measured with greedy
-replies to {len(HELDOUT_PROMPTS)} held-out prompts.
 
-| round | trait before | after | picks | pairs train/holdout | result | wall: collect+retrain+eval |
-|---|---|---|---|---|---|---|
-{rows}
+def markdown(users: list[UserRun], a: argparse.Namespace) -> str:
+    lines = [
+        "## Learning loop: a suite of simulated users (`bench/learning_loop.py`)",
+        "",
+        f"`bench/learning_loop.py --traits {','.join(u.trait for u in users)} --rounds "
+        f"{a.rounds} --backend {a.backend}` on the project's CPU machine (SmolLM2-135M-Instruct, "
+        f"fp32, 2 cores). Each user starts from a fresh data dir with the starter persona "
+        f"adapter active. Each round: {len(TRAIN_PROMPTS)} prompts x 3 sampled alternatives; the "
+        "user picks one with its trait and sometimes rates a trait-less one down (the control "
+        "picks and rates at random); then `retrain` (DPO, lr "
+        f"{a.lr:g}, beta {a.beta:g}, {a.epochs:g} epochs, within `retrain.step_budget`) with "
+        f"the gate. Shares are of greedy replies to {len(HELDOUT_PROMPTS)} held-out prompts.",
+        "",
+        "| user (kind) | start | round 1 | round 2 | gain | picks | pairs train/holdout | "
+        "gate acc new/live | result | wall per round |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for u in users:
+        rs = u.rounds
+        after = [_pct(x.trait_after) for x in rs] + ["–"] * (2 - len(rs))
+        lines.append(
+            f"| {u.trait} ({u.kind}) | {_pct(u.start)} | {after[0]} | {after[1]} | "
+            f"**{u.gain:+.0f}** | {', '.join(f'{x.picks}/{x.collected}' for x in rs)} | "
+            f"{', '.join(f'{x.train_pairs}/{x.holdout_pairs}' for x in rs)} | "
+            f"{', '.join(f'{_pct(x.gate_new)}/{_pct(x.gate_active)}' for x in rs)} | "
+            f"{', '.join(x.status for x in rs)} | "
+            f"{', '.join(f'{x.wall_s:.0f} s' for x in rs)} |"
+        )
+    real = [u for u in users if u.kind != "control"]
+    control = [u for u in users if u.kind == "control"]
+    if real:
+        gains = [u.gain for u in real]
+        worst = min(real, key=lambda u: u.gain)
+        lines += [
+            "",
+            f"Mean gain over {len(real)} preferences after {a.rounds} rounds: "
+            f"**{sum(gains) / len(gains):+.1f} points** (target +25); worst: **{worst.gain:+.0f}** "
+            f"({worst.trait}; target +10). Slowest round: "
+            f"**{max(x.wall_s for u in users for x in u.rounds):.0f} s** (target 600).",
+        ]
+    for c in control:
+        last = c.rounds[-1].shares_after if c.rounds else {}
+        drift = {k: (last.get(k, 0.0) - v) * 100 for k, v in c.shares_before.items()}
+        worst_k = max(drift, key=lambda k: abs(drift[k])) if drift else "–"
+        lines += [
+            "",
+            "Control (random picks): drift per trait "
+            + ", ".join(f"{k} {v:+.0f}" for k, v in drift.items())
+            + f" points; largest |{worst_k}| (target ≤ 5).",
+        ]
+    return "\n".join(lines) + "\n"
 
-Change after 2 rounds: **{gain2:+.0f} points** (target +25); over {len(rounds)} rounds:
-**{gain:+.0f} points**. Slowest round: **{max(x.wall_s for x in rounds):.0f} s** (target under
-10 minutes). Retrain time grows with the pairs, since each round trains on all of them.
-The defaults of `[retrain]` (lr 2e-4, 2 epochs, LoRA r=16) are the settings measured here.
-Generation is in-process transformers (`--backend hf`); `--backend server` runs the same loop
-through the running vLLM server with each promoted adapter hot-swapped in.
-"""
+
+def measure(a: argparse.Namespace, backend: Any, base: Path) -> str:
+    """Starting shares of every trait: greedy held-out, and among the sampled alternatives."""
+    from align.retrain import persona_system_prompt
+
+    cfg, store = fresh_user(a, "measure")
+    system = persona_system_prompt(cfg)(cfg.chat.persona)
+    active = store.active_adapter()
+    backend.use(Path(active.path) if active else None, "bench-start")
+    greedy = shares(backend, system)
+    cands = backend.sample([_msgs(system, p) for p in TRAIN_PROMPTS], 3, seed=a.seed)
+    lines = [
+        "| trait | kind | greedy held-out | sampled | turns with one |",
+        "|---|---|---|---|---|",
+    ]
+    for name, t in TRAITS.items():
+        if t.scorer is None:
+            continue
+        hits = [[t.scorer(p, c) for c in cs] for p, cs in zip(TRAIN_PROMPTS, cands, strict=True)]
+        flat = [h for row in hits for h in row]
+        lines.append(
+            f"| {name} | {t.kind} | {greedy[name]:.0%} | {sum(flat) / len(flat):.0%} | "
+            f"{sum(any(row) for row in hits)}/{len(hits)} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--traits", default=",".join(TRAITS), help="comma-separated: " + ", ".join(TRAITS)
+    )
+    ap.add_argument("--measure", action="store_true", help="only the starting shares")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--backend", choices=["hf", "server"], default="hf")
     ap.add_argument("--base", type=Path)
     ap.add_argument("--data-dir", type=Path)
+    ap.add_argument("--starter", type=Path, help="starter adapter (default: the user's own)")
+    ap.add_argument("--no-starter", action="store_true", help="start from the base model")
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--beta", type=float, default=0.1)
     ap.add_argument("--epochs", type=float, default=2.0)
@@ -398,17 +516,35 @@ def main() -> int:
     ap.add_argument("--gate-margin", type=float, default=0.05)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--write-doc", action="store_true")
-    ap.add_argument("--json", type=Path, help="also write the rounds as JSON here")
+    ap.add_argument("--json", type=Path, help="also write the results as JSON here")
     a = ap.parse_args()
-    rounds = run(a)
-    md = markdown(rounds, a)
-    sys.stdout.write(md)
-    if a.json:
-        a.json.write_text(json.dumps([x.__dict__ | {"wall_s": x.wall_s} for x in rounds], indent=2))
+    unknown = [t for t in a.traits.split(",") if t not in TRAITS]
+    if unknown:
+        ap.error(f"unknown trait(s) {', '.join(unknown)}; choose from {', '.join(TRAITS)}")
+    if not a.no_starter and a.starter is None:
+        a.starter = starter_adapter()
+        if a.starter is None:
+            ap.error("no starter adapter: run `companion model setup` first, or --no-starter")
+    from companion.config import load
+
+    base = a.base or load().config.paths.embedded_model_dir
+    backend: Any = ServerBackend(load().config) if a.backend == "server" else HFBackend(base)
+    if a.measure:
+        sys.stdout.write(measure(a, backend, base))
+        return 0
+    users = []
+    for name in a.traits.split(","):
+        users.append(run_user(a, TRAITS[name], backend, base))
+        if a.json:  # after each user: a long run keeps what it has
+            a.json.write_text(
+                json.dumps([asdict(u) for u in users], indent=2, default=str), encoding="utf-8"
+            )
+        sys.stdout.write(markdown(users, a))
+        sys.stdout.flush()
     if a.write_doc:
         from align.docs import write_section
 
-        write_section("learning_loop", md)
+        write_section("learning_loop", markdown(users, a))
     return 0
 
 
