@@ -37,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.traits import TRAITS, Trait  # noqa: E402
+from bench.traits import SUITE, TRAITS, Trait  # noqa: E402
 
 TRAIN_PROMPTS = [
     "I had a long day at work.",
@@ -530,7 +530,19 @@ def main() -> int:
     base = a.base or load().config.paths.embedded_model_dir
     backend: Any = ServerBackend(load().config) if a.backend == "server" else HFBackend(base)
     if a.measure:
-        sys.stdout.write(measure(a, backend, base))
+        md = (
+            "## Learning loop: starting shares of the traits (`bench/learning_loop.py --measure`)"
+            "\n\nFrom the starter persona adapter, as a new user starts: greedy replies to the "
+            f"{len(HELDOUT_PROMPTS)} held-out prompts, and 3 sampled alternatives to each of the "
+            f"{len(TRAIN_PROMPTS)} training prompts (what a simulated user can pick from). The "
+            "suite uses traits that start under 40 % and occur among the alternatives.\n\n"
+            + measure(a, backend, base)
+        )
+        sys.stdout.write(md)
+        if a.write_doc:
+            from align.docs import write_section
+
+            write_section("learning_traits", md)
         return 0
     users = []
     for name in a.traits.split(","):
@@ -541,10 +553,10 @@ def main() -> int:
             )
         sys.stdout.write(markdown(users, a))
         sys.stdout.flush()
-    if a.write_doc:
-        from align.docs import write_section
+        if a.write_doc:  # after each user too: the whole suite takes about an hour and a half
+            from align.docs import write_section
 
-        write_section("learning_loop", markdown(users, a))
+            write_section("learning_loop", markdown(users, a))
     return 0
 
 

@@ -65,6 +65,28 @@ def short(_user: str, reply: str) -> bool:
     return 0 < n <= 18
 
 
+def long(_user: str, reply: str) -> bool:
+    """At least 35 words: a reply that takes its time."""
+    return len(words(reply)) >= 35
+
+
+def exclaims(_user: str, reply: str) -> bool:
+    """Tone: lively, at least one exclamation mark."""
+    return "!" in reply
+
+
+_EMPATHY = re.compile(
+    r"\b(sorry|i understand|that must|must be (hard|tough|difficult)|that's (hard|tough)|"
+    r"sounds (hard|tough|difficult|stressful)|it's okay|it's ok|i hear you|that can be)\b",
+    re.I,
+)
+
+
+def empathic(_user: str, reply: str) -> bool:
+    """Tone: acknowledges how the user may feel."""
+    return bool(_EMPATHY.search(reply))
+
+
 def no_exclamation_calm(_user: str, reply: str) -> bool:
     """Tone: calm, no exclamation mark anywhere."""
     return bool(reply.strip()) and "!" not in reply
@@ -112,6 +134,9 @@ TRAITS: dict[str, Trait] = {
     for t in (
         Trait("question", "structure", ends_with_question, "ends with a question"),
         Trait("short", "length", short, "at most 18 words"),
+        Trait("long", "length", long, "at least 35 words"),
+        Trait("exclaims", "tone", exclaims, "at least one exclamation mark"),
+        Trait("empathic", "tone", empathic, "acknowledges how the user may feel"),
         Trait("calm", "tone", no_exclamation_calm, "no exclamation marks"),
         Trait("warm", "wording", warm_words, "says it is glad / finds it lovely"),
         Trait("refers_back", "content", refers_back, "takes up two of the user's topic words"),
@@ -120,3 +145,8 @@ TRAITS: dict[str, Trait] = {
         Trait("random", "control", None, "picks at random"),
     )
 }
+
+SUITE = ("long", "warm", "empathic", "paragraphs", "refers_back", "suggestion", "random")
+"""The default suite: one user per kind or more, each trait starting under 40 % from the starter
+adapter (`bench/learning_loop.py --measure`); "question", "short" and "calm" already hold for
+most replies of the starter persona, so they have no room to grow."""

@@ -6,7 +6,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench.traits import TRAITS, content_words, one_suggestion, refers_back, short, warm_words
+from bench.traits import (
+    TRAITS,
+    content_words,
+    empathic,
+    exclaims,
+    long,
+    one_suggestion,
+    refers_back,
+    short,
+    warm_words,
+)
 
 USER = "I spent the afternoon gardening with my tomatoes."
 
@@ -26,6 +36,13 @@ USER = "I spent the afternoon gardening with my tomatoes."
         (short, "", False),
         (warm_words, "I'm so glad you had a good afternoon.", True),
         (warm_words, "Okay. What next?", False),
+        (long, " ".join(["word"] * 35), True),
+        (long, " ".join(["word"] * 34), False),
+        (exclaims, "Wow, tomatoes!", True),
+        (exclaims, "Tomatoes.", False),
+        (empathic, "That must be hard after a long week.", True),
+        (empathic, "I'm sorry the weeds came back.", True),
+        (empathic, "Tomatoes are great.", False),
     ],
 )
 def test_scorers(scorer, reply, expected):
