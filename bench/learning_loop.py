@@ -500,7 +500,7 @@ def measure(a: argparse.Namespace, backend: Any, base: Path) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
-        "--traits", default=",".join(TRAITS), help="comma-separated: " + ", ".join(TRAITS)
+        "--traits", default=",".join(SUITE), help="comma-separated, of: " + ", ".join(TRAITS)
     )
     ap.add_argument("--measure", action="store_true", help="only the starting shares")
     ap.add_argument("--rounds", type=int, default=2)
