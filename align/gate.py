@@ -70,6 +70,39 @@ class PrefEval:
 
 
 @dataclass(frozen=True)
+class RewardEval:
+    """DPO's implicit reward of the new policy against its parent (the reference it was
+    trained from) on held-out pairs: margin = [log π(c) - log π_ref(c)] - [log π(r) -
+    log π_ref(r)]. The raw log-probabilities a policy gives a long and a short reply differ
+    by their lengths; this difference cancels it, so it tracks what the round moved, for a
+    trait of length as for any other."""
+
+    n: int
+    accuracy: float
+    mean_margin: float
+
+    @classmethod
+    def of(
+        cls, new: Sequence[tuple[float, float, int]], parent: Sequence[tuple[float, float, int]]
+    ) -> RewardEval:
+        """From the same pairs' (chosen logp, rejected logp, tokens) under both policies.
+
+        >>> RewardEval.of([(-10.0, -5.0, 9), (-3.0, -4.0, 2)], [(-12.0, -4.0, 9), (-3.0, -3.0, 2)])
+        RewardEval(n=2, accuracy=1.0, mean_margin=2.0)
+        """
+        margins = [
+            (cn - cp) - (rn - rp) for (cn, rn, _), (cp, rp, _) in zip(new, parent, strict=True)
+        ]
+        if not margins:
+            return cls(0, 0.0, 0.0)
+        return cls(
+            n=len(margins),
+            accuracy=sum(m > 0 for m in margins) / len(margins),
+            mean_margin=sum(margins) / len(margins),
+        )
+
+
+@dataclass(frozen=True)
 class ProbeResult:
     """A probe's score for the new and the active policy (higher = better for sycophancy,
     lower = better for safety)."""
@@ -88,6 +121,8 @@ class GateReport:
     safety: ProbeResult | None = None
     sycophancy: ProbeResult | None = None
     thumbs_only: bool = False
+    reward: RewardEval | None = None
+    """Reported beside the rules: the implicit reward against the parent."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,6 +143,7 @@ def decide(
     ll_collapse_nats: float = LL_COLLAPSE_NATS,
     safety_tolerance: float = SAFETY_TOLERANCE,
     sycophancy_tolerance: float = SYCOPHANCY_TOLERANCE,
+    reward: RewardEval | None = None,
 ) -> GateReport:
     """Every gate rule, as a pure function of the measurements. All reasons are reported.
 
@@ -169,7 +205,12 @@ def decide(
             + (" (strict: all pairs are thumbs)" if thumbs_only else "")
             + ("" if ok else ": more sycophantic")
         )
-    return GateReport(passed, reasons, new, active, safety, sycophancy, thumbs_only)
+    if reward is not None and reward.n:
+        reasons.append(
+            f"implicit reward vs the parent: accuracy {reward.accuracy:.3f}, mean margin "
+            f"{reward.mean_margin:+.3f} (reported; length-fair)"
+        )
+    return GateReport(passed, reasons, new, active, safety, sycophancy, thumbs_only, reward)
 
 
 # ---- measuring ----------------------------------------------------------------------------
@@ -393,12 +434,14 @@ def run_gate(
     pol = Policies(base_model_dir, adapters, cuda=cuda)
     active_name = "active" if active_adapter is not None else None
     measured: dict[str, PrefEval] = {}
+    raw: dict[str, list[tuple[float, float, int]]] = {}
     syco: dict[str, float] = {}
     safe: dict[str, float] = {}
     replies: dict[str, list[str]] = {}
     for label, name in (("new", "new"), ("active", active_name)):
         with pol.use(name) as model:
-            measured[label] = PrefEval.of(preference_scores(model, pol.tokenizer, holdout_rows))
+            raw[label] = preference_scores(model, pol.tokenizer, holdout_rows)
+            measured[label] = PrefEval.of(raw[label])
             if run_sycophancy:
                 syco[label] = sycophancy_score(model, pol.tokenizer, system_prompt=system_prompt)
             if scorer is not None:
@@ -416,6 +459,7 @@ def run_gate(
         thumbs_only=thumbs_only,
         safety=ProbeResult(safe["new"], safe["active"], {"replies": replies}) if safe else None,
         sycophancy=ProbeResult(syco["new"], syco["active"]) if syco else None,
+        reward=RewardEval.of(raw["new"], raw["active"]),
     )
 
 

@@ -254,6 +254,8 @@ class Round:
     gate_new: float | None = None
     """The gate's holdout accuracy of the new adapter (None: not gated)."""
     gate_active: float | None = None
+    reward_acc: float | None = None
+    """The implicit reward's holdout accuracy against the parent (length-fair)."""
     shares_after: dict[str, float] = field(default_factory=dict)
     """Every trait's held-out share after the round (the control's drift)."""
     reasons: list[str] = field(default_factory=list)
@@ -402,6 +404,7 @@ def run_user(a: argparse.Namespace, trait: Trait, backend: Any, base: Path) -> U
                 rep.counts.get("train_pairs", 0), rep.counts.get("holdout_pairs", 0),
                 rep.version, t1 - t0, t2 - t1, t3 - t2,
                 (gate.get("new") or {}).get("accuracy"), (gate.get("active") or {}).get("accuracy"),
+                (gate.get("reward") or {}).get("accuracy"),
                 after_all, rep.reasons,
             )
         )  # fmt: skip
@@ -432,8 +435,8 @@ def markdown(users: list[UserRun], a: argparse.Namespace) -> str:
         f"the gate. Shares are of greedy replies to {len(HELDOUT_PROMPTS)} held-out prompts.",
         "",
         "| user (kind) | start | round 1 | round 2 | gain | picks | pairs train/holdout | "
-        "gate acc new/live | result | wall per round |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "gate acc new/live | implicit reward acc | result | wall per round |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for u in users:
         rs = u.rounds
@@ -443,6 +446,7 @@ def markdown(users: list[UserRun], a: argparse.Namespace) -> str:
             f"**{u.gain:+.0f}** | {', '.join(f'{x.picks}/{x.collected}' for x in rs)} | "
             f"{', '.join(f'{x.train_pairs}/{x.holdout_pairs}' for x in rs)} | "
             f"{', '.join(f'{_pct(x.gate_new)}/{_pct(x.gate_active)}' for x in rs)} | "
+            f"{', '.join(_pct(x.reward_acc) for x in rs)} | "
             f"{', '.join(x.status for x in rs)} | "
             f"{', '.join(f'{x.wall_s:.0f} s' for x in rs)} |"
         )

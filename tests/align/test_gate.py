@@ -72,3 +72,20 @@ def test_batched_logps_match_naive(tiny_model_dir):
         logps = torch.log_softmax(logits[:-1], -1).gather(-1, ids[0, 1:, None])[:, 0]
         assert n == len(c_ids)
         assert lp == pytest.approx(logps[-len(c_ids) :].sum().item(), abs=1e-3)
+
+
+def test_the_implicit_reward_against_the_parent_is_length_fair_and_reported():
+    from align.gate import RewardEval
+
+    # A longer chosen reply: its raw log-prob is lower under both policies (the raw rule sees
+    # "rejected preferred" each time), but the new policy raised it relative to its parent.
+    parent = [(-40.0, -10.0, 30), (-42.0, -12.0, 32)]
+    new = [(-36.0, -10.5, 30), (-39.0, -12.0, 32)]
+    assert PrefEval.of(new).accuracy == 0.0
+    reward = RewardEval.of(new, parent)
+    assert (reward.n, reward.accuracy, reward.mean_margin) == (2, 1.0, 3.75)
+    report = decide(ev(), OLD, reward=reward)
+    assert report.reward == reward and report.to_dict()["reward"]["accuracy"] == 1.0
+    assert any("implicit reward vs the parent: accuracy 1.000" in r for r in report.reasons)
+    with pytest.raises(ValueError):
+        RewardEval.of(new, parent[:1])  # the same pairs under both, or it is a bug
