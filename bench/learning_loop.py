@@ -256,6 +256,8 @@ class Round:
     gate_active: float | None = None
     reward_acc: float | None = None
     """The implicit reward's holdout accuracy against the parent (length-fair)."""
+    sycophancy: tuple[float, float] | None = None
+    """The honest-over-flattering probe, new and live: does ordinary trait movement trip it?"""
     shares_after: dict[str, float] = field(default_factory=dict)
     """Every trait's held-out share after the round (the control's drift)."""
     reasons: list[str] = field(default_factory=list)
@@ -405,6 +407,7 @@ def run_user(a: argparse.Namespace, trait: Trait, backend: Any, base: Path) -> U
                 rep.version, t1 - t0, t2 - t1, t3 - t2,
                 (gate.get("new") or {}).get("accuracy"), (gate.get("active") or {}).get("accuracy"),
                 (gate.get("reward") or {}).get("accuracy"),
+                _probe(gate.get("sycophancy")),
                 after_all, rep.reasons,
             )
         )  # fmt: skip
@@ -415,6 +418,14 @@ def run_user(a: argparse.Namespace, trait: Trait, backend: Any, base: Path) -> U
 def log(msg: str) -> None:
     sys.stderr.write(msg + "\n")
     sys.stderr.flush()
+
+
+def _probe(result: dict[str, float] | None) -> tuple[float, float] | None:
+    return (result["new"], result["active"]) if result else None
+
+
+def _syco(pair: tuple[float, float] | None) -> str:
+    return "–" if pair is None else f"{pair[0]:+.2f}/{pair[1]:+.2f}"
 
 
 def _pct(x: float | None) -> str:
@@ -435,8 +446,8 @@ def markdown(users: list[UserRun], a: argparse.Namespace) -> str:
         f"the gate. Shares are of greedy replies to {len(HELDOUT_PROMPTS)} held-out prompts.",
         "",
         "| user (kind) | start | round 1 | round 2 | gain | picks | pairs train/holdout | "
-        "gate acc new/live | implicit reward acc | result | wall per round |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "gate acc new/live | implicit reward acc | sycophancy new/live | result | wall per round |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for u in users:
         rs = u.rounds
@@ -447,6 +458,7 @@ def markdown(users: list[UserRun], a: argparse.Namespace) -> str:
             f"{', '.join(f'{x.train_pairs}/{x.holdout_pairs}' for x in rs)} | "
             f"{', '.join(f'{_pct(x.gate_new)}/{_pct(x.gate_active)}' for x in rs)} | "
             f"{', '.join(_pct(x.reward_acc) for x in rs)} | "
+            f"{', '.join(_syco(x.sycophancy) for x in rs)} | "
             f"{', '.join(x.status for x in rs)} | "
             f"{', '.join(f'{x.wall_s:.0f} s' for x in rs)} |"
         )
