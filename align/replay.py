@@ -12,7 +12,7 @@ newest are kept; the replay sample is drawn at random, the same for the same pai
 >>> sorted(p.created_at for p in rows if p.created_at > 7), len(rows)
 ([8, 9], 4)
 >>> note
-'2 new pairs + 2 replayed of 8 older (budget 6 rows)'
+'2 new pairs + a sample of 2 of the 8 older (budget 6 rows)'
 """
 
 from __future__ import annotations
@@ -70,6 +70,6 @@ def replay_round(
     if not old:
         return rows, f"the newest {len(new)} of {len(pairs)} pairs (budget {max_rows} rows)"
     return rows, (
-        f"{len(new)} new pairs + {len(replay)} replayed of {len(old)} older "
+        f"{len(new)} new pairs + a sample of {len(replay)} of the {len(old)} older "
         f"(budget {max_rows} rows)"
     )

@@ -427,12 +427,18 @@ class Retrain:
         )
         if set_aside:
             self.report.reasons.append(f"holdout: {set_aside}")
+        since = self._live_since()
         budget = max_rows_for(rc.step_budget, rc.batch_size, self.options.epochs or rc.epochs)
         train_pairs, this_round = replay_round(
-            train_pairs, since=self._live_since(), max_rows=budget, replay_ratio=rc.replay_ratio
+            train_pairs, since=since, max_rows=budget, replay_ratio=rc.replay_ratio
         )
         if this_round:
             self.report.reasons.append(f"this round: {this_round}")
+        holdout_pairs, judged = replay_round(
+            holdout_pairs, since=since, max_rows=rc.max_holdout_pairs, replay_ratio=1.0
+        )
+        if judged:
+            self.report.reasons.append(f"the gate judges on {judged}")
         data = TrainingData(
             new_pairs=new_pairs,
             train_rows=[trl_row(p) for p in train_pairs],

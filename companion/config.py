@@ -178,6 +178,9 @@ class RetrainConfig(_Section):
     adapter has not learned, plus a replay sample of older ones, within this budget."""
     replay_ratio: float = Field(default=1.0, ge=0)
     """Older pairs replayed per new pair, so earlier rounds are not forgotten."""
+    max_holdout_pairs: int = Field(default=48, ge=0)
+    """The gate judges on at most this many holdout pairs (the new ones first, then a sample
+    of older ones), so its time does not grow with the history either (0: all)."""
     min_holdout_pairs: int = Field(default=6, ge=0)
     """When the conversation split gives the gate fewer holdout pairs than this, whole
     conversations (else a conversation's latest turns) are set aside for that round."""
@@ -380,6 +383,7 @@ DEFAULT_TOML = """\
 # min_pairs = 8
 # step_budget = 32         # steps per round: new pairs + a replay sample of older ones
 # replay_ratio = 1.0
+# max_holdout_pairs = 48   # the gate's sample of the holdout (new first)
 # min_holdout_pairs = 6    # the gate judges on at least this many (set aside for the round)
 # learning_rate = 2e-4
 # epochs = 2

@@ -79,3 +79,22 @@ def test_properties(train_spec, holdout_spec, min_holdout, min_train):
         assert (t, h, note) == (train, holdout, None)
     elif len(h) < min_holdout:
         assert note is not None and "still" in note
+
+
+def test_the_gate_judges_on_a_bounded_sample_of_a_long_history():
+    from datetime import datetime, timedelta
+
+    from align.replay import replay_round
+
+    t0 = datetime(2026, 1, 1)
+    pairs = [P(1, i, i) for i in range(2000)]
+    dated = [
+        type("H", (), {"hash": f"h{p.n}", "created_at": t0 + timedelta(minutes=p.n)})()
+        for p in pairs
+    ]
+    since = t0 + timedelta(minutes=1989)  # the live adapter learned all but the last 10
+    judged, note = replay_round(dated, since=since, max_rows=48, replay_ratio=1.0)
+    assert len(judged) == 20 and note is not None
+    assert sum(p.created_at > since for p in judged) == 10  # every new one, as many old
+    again, _ = replay_round(dated, since=since, max_rows=48, replay_ratio=1.0)
+    assert [p.hash for p in again] == [p.hash for p in judged]  # the same sample each time

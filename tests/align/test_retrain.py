@@ -209,7 +209,9 @@ def test_a_round_trains_on_the_new_pairs_and_a_replay_sample_within_its_step_bud
         system_prompt=lambda _persona: sam,
     )
     (note,) = [r for r in rep.reasons if r.startswith("this round:")]
-    m = re.search(r"(\d+) new pairs \+ (\d+) replayed of (\d+) older \(budget 12 rows\)", note)
+    m = re.search(
+        r"(\d+) new pairs \+ a sample of (\d+) of the (\d+) older \(budget 12 rows\)", note
+    )
     assert m, note
     new, replayed, old = map(int, m.groups())
     total = store.count_pairs()
