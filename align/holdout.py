@@ -53,39 +53,37 @@ def ensure_holdout(
     by_conv: dict[Hashable, list[P]] = defaultdict(list)
     for p in train:
         by_conv[p.conversation_id].append(p)
-    moved_convs = 0
-    moved = 0
-    for conv in sorted(by_conv, key=_order):
-        if len(holdout) >= min_holdout:
-            break
-        pairs = by_conv[conv]
-        if len(train) - len(pairs) < min_train:
-            continue  # too big to spare whole: maybe its turns, below
+    moved: set[int] = set()  # id() of the training pairs set aside
+
+    def spare(pairs: list[P]) -> bool:
+        """Set `pairs` aside if training keeps `min_train` without them."""
+        if len(train) - len(moved) - len(pairs) < min_train:
+            return False
         holdout.extend(pairs)
-        taken = {id(p) for p in pairs}
-        train = [p for p in train if id(p) not in taken]
-        moved_convs += 1
-        moved += len(pairs)
+        moved.update(id(p) for p in pairs)
+        return True
+
+    convs = [
+        c for c in sorted(by_conv, key=_order) if len(holdout) < min_holdout and spare(by_conv[c])
+    ]
     notes = []
-    if moved_convs:
-        notes.append(f"set aside {_plural(moved_convs, 'conversation')} ({_plural(moved, 'pair')})")
+    if convs:
+        n = sum(len(by_conv[c]) for c in convs)
+        notes.append(f"set aside {_plural(len(convs), 'conversation')} ({_plural(n, 'pair')})")
     if len(holdout) < min_holdout:
         # The latest turns of the biggest conversation: its later context is not trained on.
-        biggest = max(by_conv.values(), key=len, default=[])
         turns: dict[Hashable, list[P]] = defaultdict(list)
-        for p in biggest:
-            if any(p is q for q in train):
+        for p in max(by_conv.values(), key=len, default=[]):
+            if id(p) not in moved:
                 turns[p.message_id].append(p)
         moved_turns = 0
         for msg in reversed(list(turns)):
-            if len(holdout) >= min_holdout or len(train) - len(turns[msg]) < min_train:
+            if len(holdout) >= min_holdout or not spare(turns[msg]):
                 break
-            holdout.extend(turns[msg])
-            taken = {id(p) for p in turns[msg]}
-            train = [p for p in train if id(p) not in taken]
             moved_turns += 1
         if moved_turns:
             notes.append(f"set aside the latest {_plural(moved_turns, 'turn')} of one conversation")
+    train = [p for p in train if id(p) not in moved]
     if len(holdout) < min_holdout:
         notes.append(
             f"still {_plural(len(holdout), 'holdout pair')}: too few pairs to judge and to "
