@@ -63,9 +63,12 @@ def ensure_holdout(
         moved.update(id(p) for p in pairs)
         return True
 
-    convs = [
-        c for c in sorted(by_conv, key=_order) if len(holdout) < min_holdout and spare(by_conv[c])
-    ]
+    convs = []
+    for conv in sorted(by_conv, key=_order):
+        if len(holdout) >= min_holdout:
+            break
+        if spare(by_conv[conv]):
+            convs.append(conv)
     notes = []
     if convs:
         n = sum(len(by_conv[c]) for c in convs)
