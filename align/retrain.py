@@ -620,6 +620,7 @@ class Retrain:
             system_prompt=plan.probe_system,
             cuda=plan.cuda,
             probe_tokens=self.probe_tokens,
+            alpha=self.config.retrain.gate_alpha,
         )
         self.report.gate = gate.to_dict()
         self.report.reasons += gate.reasons

@@ -196,10 +196,11 @@ class ServerBackend:
 
         self.manager = ServerManager(config)
         self.ep = self.manager.endpoint()
-        self.model = self.ep.model
+        self.model = self.base_model = self.ep.model
 
     def use(self, adapter: Path | None, name: str | None = None) -> None:
         if adapter is None:
+            self.model = self.base_model
             return
         from companion.server import AdapterRef
 
@@ -261,6 +262,18 @@ class Round:
     shares_after: dict[str, float] = field(default_factory=dict)
     """Every trait's held-out share after the round (the control's drift)."""
     reasons: list[str] = field(default_factory=list)
+    candidate_share: float | None = None
+    """The trained adapter's held-out share whether or not it was promoted (outside wall_s)."""
+
+    @property
+    def gate_agrees(self) -> bool | None:
+        """Promoted exactly when the candidate moved the trait by at least one held-out
+        prompt in 16 (5 points); None when nothing was trained."""
+        if self.candidate_share is None:
+            return None
+        return (self.status == "promoted") == (
+            self.candidate_share - self.trait_before >= 0.05 - 1e-9
+        )
 
     @property
     def wall_s(self) -> float:
@@ -344,6 +357,7 @@ def fresh_user(a: argparse.Namespace, name: str) -> tuple[Any, Any]:
                 "batch_size": 4,
                 "holdout_fraction": 0.2,
                 "gate_margin": a.gate_margin,
+                "gate_alpha": a.gate_alpha,
             },
         }
     )
@@ -398,6 +412,13 @@ def run_user(a: argparse.Namespace, trait: Trait, backend: Any, base: Path) -> U
         after_all = shares(backend, system)
         after = after_all.get(trait.name, 0.0)
         t3 = time.monotonic()
+        candidate = after if rep.status == "promoted" else None
+        refused = rep.run_dir / "adapter" if rep.run_dir else None
+        if candidate is None and refused is not None and refused.is_dir():
+            # What the refused adapter would have shown: does the gate refuse real gains?
+            backend.use(refused, f"bench-{trait.name}-refused{r}")
+            candidate = shares(backend, system).get(trait.name, 0.0)
+            backend.use(Path(active.path) if active else None, f"bench-{trait.name}-live{r}")
         log(f"[{trait.name}] round {r}: held-out share {before:.0%} -> {after:.0%}")
         gate = rep.gate or {}
         rounds.append(
@@ -408,7 +429,7 @@ def run_user(a: argparse.Namespace, trait: Trait, backend: Any, base: Path) -> U
                 (gate.get("new") or {}).get("accuracy"), (gate.get("active") or {}).get("accuracy"),
                 (gate.get("reward") or {}).get("accuracy"),
                 _probe(gate.get("sycophancy")),
-                after_all, rep.reasons,
+                after_all, rep.reasons, candidate,
             )
         )  # fmt: skip
         before = after
@@ -446,8 +467,9 @@ def markdown(users: list[UserRun], a: argparse.Namespace) -> str:
         f"the gate. Shares are of greedy replies to {len(HELDOUT_PROMPTS)} held-out prompts.",
         "",
         "| user (kind) | start | round 1 | round 2 | gain | picks | pairs train/holdout | "
-        "gate acc new/live | implicit reward acc | sycophancy new/live | result | wall per round |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "raw acc new/live | implicit reward acc | sycophancy new/live | result | "
+        "candidate's share | wall per round |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for u in users:
         rs = u.rounds
@@ -460,6 +482,7 @@ def markdown(users: list[UserRun], a: argparse.Namespace) -> str:
             f"{', '.join(_pct(x.reward_acc) for x in rs)} | "
             f"{', '.join(_syco(x.sycophancy) for x in rs)} | "
             f"{', '.join(x.status for x in rs)} | "
+            f"{', '.join(_pct(x.candidate_share) for x in rs)} | "
             f"{', '.join(f'{x.wall_s:.0f} s' for x in rs)} |"
         )
     real = [u for u in users if u.kind != "control"]
@@ -473,6 +496,16 @@ def markdown(users: list[UserRun], a: argparse.Namespace) -> str:
             f"**{sum(gains) / len(gains):+.1f} points** (target +25); worst: **{worst.gain:+.0f}** "
             f"({worst.trait}; target +10). Slowest round: "
             f"**{max(x.wall_s for u in users for x in u.rounds):.0f} s** (target 600).",
+        ]
+    judged = [x for u in users for x in u.rounds if x.gate_agrees is not None]
+    if judged:
+        agree = sum(bool(x.gate_agrees) for x in judged)
+        lines += [
+            "",
+            f"Gate against the trait: it agreed in **{agree}/{len(judged)}** rounds (promoted "
+            "exactly when the trained adapter, promoted or not, raised its trait's held-out "
+            "share by at least one prompt in 16). The gate decides on the implicit reward "
+            f"(sign test, alpha {a.gate_alpha:g}); the raw log-prob accuracy is shown beside it.",
         ]
     for c in control:
         last = c.rounds[-1].shares_after if c.rounds else {}
@@ -530,6 +563,12 @@ def main() -> int:
     ap.add_argument("--epochs", type=float, default=2.0)
     ap.add_argument("--max-steps", type=int, default=None)
     ap.add_argument("--gate-margin", type=float, default=0.05)
+    ap.add_argument(
+        "--gate-alpha",
+        type=float,
+        default=0.2,
+        help="the gate's sign test level (retrain.gate_alpha)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--write-doc", action="store_true")
     ap.add_argument("--json", type=Path, help="also write the results as JSON here")

@@ -185,10 +185,27 @@ class RetrainConfig(_Section):
     """When the conversation split gives the gate fewer holdout pairs than this, whole
     conversations (else a conversation's latest turns) are set aside for that round."""
     gate_margin: float = Field(default=0.0, ge=0)
-    """The new adapter may be at most this much worse on holdout accuracy and still promoted."""
+    """Only when the implicit reward cannot be measured: the new adapter may be at most this
+    much worse on raw holdout accuracy than the active one and still promoted."""
+    gate_alpha: float = Field(default=0.2, gt=0, le=1)
+    """The new adapter must win more holdout pairs against its parent (DPO's implicit reward)
+    than chance explains: a one-sided sign test at this level, and a positive mean margin."""
     learn_from_safety: bool = False
     """Also train on softened ≻ raw pairs so the model learns the safety filter."""
     scrub_personal_data: bool = True
+
+
+class MemoryConfig(_Section):
+    enabled: bool = True
+    """Recall memories and earlier conversations into the prompt, and suggest memories."""
+    shared: bool = False
+    """New memories apply to every persona (true) or only to the persona they were told to."""
+    auto_accept: bool = False
+    """Memories suggested at the end of a conversation become active without confirmation."""
+    budget_tokens: int = Field(default=160, ge=0, le=2000)
+    """Prompt tokens for recalled memories and earlier turns, per reply."""
+    past_turns: bool = True
+    """Also recall relevant turns of earlier conversations (not only memories)."""
 
 
 class Config(BaseModel):
@@ -202,6 +219,7 @@ class Config(BaseModel):
     chat: ChatConfig = ChatConfig()
     safety: SafetyConfig = SafetyConfig()
     retrain: RetrainConfig = RetrainConfig()
+    memory: MemoryConfig = MemoryConfig()
 
     @property
     def paths(self) -> paths.Paths:
@@ -385,9 +403,17 @@ DEFAULT_TOML = """\
 # replay_ratio = 1.0
 # max_holdout_pairs = 48   # the gate's sample of the holdout (new first)
 # min_holdout_pairs = 6    # the gate judges on at least this many (set aside for the round)
+# gate_alpha = 0.2         # sign test: the new adapter beats its parent on holdout beyond chance
 # learning_rate = 2e-4
 # epochs = 2
 # lora_r = 16
+
+[memory]
+# enabled = true           # recall memories and earlier conversations; suggest memories
+# shared = false           # new memories apply to every persona, or only to the one told
+# auto_accept = false      # suggested memories need no confirmation
+# budget_tokens = 160      # prompt tokens for recalled memories and earlier turns
+# past_turns = true        # also recall turns of earlier conversations
 """
 
 
