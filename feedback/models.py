@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal, TypeAlias
+from typing import Any, ClassVar, Literal, TypeAlias, get_args
 
 from sqlalchemy import JSON, DateTime, Index, Table, Text, UniqueConstraint, text
 from sqlalchemy.engine import Dialect
@@ -37,6 +37,17 @@ EDITED_FROM = "edited_from"
 """The key, in an edited candidate's params, of the candidate the user rewrote."""
 SAFETY_ACTIONS: tuple[str, ...] = ("none", "softened", "regenerated", "replaced", "blocked")
 SPLITS: tuple[str, ...] = ("train", "holdout")
+MemoryKind = Literal["name", "person", "pet", "plan", "like", "dislike", "boundary", "note"]
+"""The kinds companion.memory.extract suggests; "note" is anything in the user's words."""
+MemoryStatus = Literal["active", "suggested"]
+"""``suggested``: extracted at a conversation's end, waiting for the user to accept it."""
+MemorySource = Literal["user", "chat", "suggested"]
+"""``user``: added by hand (CLI/TUI); ``chat``: "remember that ..."; ``suggested``: extracted."""
+MEMORY_KINDS: tuple[str, ...] = get_args(MemoryKind)
+MEMORY_STATUSES: tuple[str, ...] = get_args(MemoryStatus)
+MEMORY_SOURCES: tuple[str, ...] = get_args(MemorySource)
+MAX_MEMORY_CHARS = 500
+"""A note is a short fact; anything longer is trimmed (companion.memory.notes) or refused."""
 
 
 JSONObject: TypeAlias = Mapping[str, object]
@@ -319,6 +330,47 @@ class AdapterVersion(AdapterVersionBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
 
 
+# --- memory --------------------------------------------------------------------------------
+
+
+def memory_key(text: str) -> str:
+    """What makes two notes the same note: case, spacing and final punctuation aside."""
+    return " ".join(text.split()).casefold().rstrip(".!")
+
+
+class MemoryBase(_Stamped):
+    text: str = Field(sa_type=Text)
+    """The note, at most MAX_MEMORY_CHARS, no control characters (the store checks)."""
+    kind: str = Field(default="note", max_length=16)
+    persona: str | None = Field(default=None, max_length=200)
+    """None: shared by every persona; a persona key: only that one."""
+    status: str = Field(default="active", max_length=16)
+    source: str = Field(default="user", max_length=16)
+    # CASCADE: whatever deletes a conversation deletes what came only from it. A note the
+    # user also stated elsewhere or by hand has its link cleared by the store instead.
+    conversation_id: int | None = Field(
+        default=None, foreign_key="conversation.id", ondelete="CASCADE"
+    )
+    """The conversation the note came from (None: added by hand, or stated in several)."""
+    message_id: int | None = Field(default=None, foreign_key="message.id", ondelete="SET NULL")
+    """The user message it came from; deleting that turn keeps the note."""
+    uid: str = Field(max_length=64, unique=True)
+    """Stable identity across export/import, so importing the same file twice is a no-op."""
+    updated_at: datetime = _created()
+
+
+class Memory(MemoryBase, table=True):
+    """A short note about the user, which the prompt may recall (see companion.memory)."""
+
+    __tablename__: ClassVar[str] = "memory"
+    __table_args__ = (
+        Index("ix_memory_status_persona", "status", "persona"),
+        Index("ix_memory_conversation_id", "conversation_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+
+
 TABLES: tuple[type[SQLModel], ...] = (
     Conversation,
     Message,
@@ -330,6 +382,7 @@ TABLES: tuple[type[SQLModel], ...] = (
     PreferencePair,
     TrainingRun,
     AdapterVersion,
+    Memory,
 )
 
 

@@ -21,6 +21,7 @@ from feedback.store.base import NotFound, StoreBase
 from feedback.store.candidates import CandidateRepo
 from feedback.store.conversations import TITLE_CHARS, ConversationRepo
 from feedback.store.forgetting import ForgettingRepo
+from feedback.store.memories import KEEP, MemoryRepo
 from feedback.store.messages import MessageRepo
 from feedback.store.pairs import PairRepo
 from feedback.store.ratings import RatingRepo
@@ -30,6 +31,7 @@ from feedback.store.turns import CandidateRecord, TurnRecord, TurnRepo
 
 __all__ = [
     "TITLE_CHARS",
+    "KEEP",
     "CandidateRecord",
     "NotFound",
     "Store",
@@ -48,6 +50,7 @@ class Store(
     PairRepo,
     TrainingRunRepo,
     AdapterRepo,
+    MemoryRepo,
     ForgettingRepo,
     StoreBase,
 ):

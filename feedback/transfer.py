@@ -2,9 +2,11 @@
 
 The JSONL export holds one record per line: a header, then for each conversation the
 conversation, its messages (parents first), candidates, ratings, rating events, choices and
-safety events. Ids in the file are the exporting database's; import maps them to new ones,
-and skips conversations whose ``uid`` is already present, so importing twice is harmless.
-Preference pairs, training runs and adapters are derived data and are not exported.
+safety events; then the memories (all of them, or those that came from the one conversation
+exported). Ids in the file are the exporting database's; import maps them to new ones, and
+skips conversations and memories whose ``uid`` is already present, so importing twice is
+harmless. A memory's conversation is found by its uid when that conversation was already
+there. Preference pairs, training runs and adapters are derived data and are not exported.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ from feedback.models import (
     Candidate,
     Choice,
     Conversation,
+    Memory,
+    MemoryKind,
+    MemorySource,
+    MemoryStatus,
     Message,
     MessageStatus,
     Rating,
@@ -34,9 +40,11 @@ from feedback.models import (
     SafetyAction,
     SafetyEvent,
     column_names,
+    memory_key,
     utcnow,
 )
 from feedback.repo import NotFound, Store
+from feedback.store.memories import check_memory_text
 
 FORMAT = "companion-export"
 VERSION = 1
@@ -104,6 +112,13 @@ class _SafetyEventKeys(_Record):
     candidate_id: int | None = None
 
 
+class _MemoryKeys(_Record):
+    type: Literal["memory"]
+    uid: str
+    conversation_id: int | None = None
+    message_id: int | None = None
+
+
 K = TypeVar("K", bound=_Record)
 _Field = tuple[TypeForm[object] | None, object]
 """A record field as `create_model` takes it: (type, default), ``...`` for required."""
@@ -162,6 +177,15 @@ RatingEventRecord = _with_columns(
 )
 ChoiceRecord = _with_columns("ChoiceRecord", _ChoiceKeys, Choice)
 SafetyEventRecord = _with_columns("SafetyEventRecord", _SafetyEventKeys, SafetyEvent)
+MemoryRecord = _with_columns(
+    "MemoryRecord",
+    _MemoryKeys,
+    Memory,
+    text=(str, ...),
+    kind=(MemoryKind, "note"),
+    status=(MemoryStatus, "active"),
+    source=(MemorySource, "user"),
+)
 
 RECORD_TYPES: dict[str, type[_Record]] = {
     "companion-export": HeaderRecord,
@@ -172,6 +196,7 @@ RECORD_TYPES: dict[str, type[_Record]] = {
     "rating_event": RatingEventRecord,
     "choice": ChoiceRecord,
     "safety_event": SafetyEventRecord,
+    "memory": MemoryRecord,
 }
 
 
@@ -266,6 +291,16 @@ def _conversation_ids(store: Store, conversation_id: int | None) -> list[int]:
         return [i for i in s.exec(select(col(Conversation.id)).order_by(col(Conversation.id))) if i]
 
 
+def _memory_records(store: Store, conversation_id: int | None) -> Iterator[dict[str, object]]:
+    stmt = select(Memory).order_by(col(Memory.id))
+    if conversation_id is not None:
+        stmt = stmt.where(col(Memory.conversation_id) == conversation_id)
+    with Session(store.engine) as s:
+        rows = list(s.exec(stmt))
+    for m in rows:
+        yield _line(MemoryRecord, m)
+
+
 def export_jsonl(store: Store, out: IO[str], conversation_id: int | None = None) -> int:
     """Write the JSONL export; returns the number of conversations written."""
     ids = _conversation_ids(store, conversation_id)
@@ -279,6 +314,9 @@ def export_jsonl(store: Store, out: IO[str], conversation_id: int | None = None)
                 continue
             for rec in _conversation_records(s, conv):
                 out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    # Last, so every conversation a memory names is already in the file.
+    for rec in _memory_records(store, conversation_id):
+        out.write(json.dumps(rec, ensure_ascii=False) + "\n")
     return len(ids)
 
 
@@ -383,6 +421,7 @@ class _Importer:
         self.store = store
         self.report = ImportReport()
         self.convs: dict[int, int] = {}
+        self.present: dict[int, int] = {}  # old id -> id of the same conversation already here
         self.msgs: dict[int, tuple[int, int]] = {}  # old id -> (new id, new conversation id)
         self.cands: dict[int, int] = {}
         # Messages point at candidates that come later in the file: patched at the end.
@@ -420,6 +459,7 @@ class _Importer:
             ).first()
             if existing is not None:
                 self.convs[rec.id] = _SKIP
+                self.present[rec.id] = existing
                 raise _Duplicate()
             conv = Conversation(uid=rec.uid, **_columns(rec, _ConversationKeys))
             s.add(conv)
@@ -490,7 +530,41 @@ class _Importer:
                 )
             )
             s.flush()
+        elif isinstance(rec, MemoryRecord):
+            self._memory(s, rec)
         self._count(rec.__class__.__name__.removesuffix("Record").lower())
+
+    def _memory(self, s: Session, rec: _MemoryKeys) -> None:
+        columns = _columns(rec, _MemoryKeys)
+        try:
+            columns["text"] = check_memory_text(columns["text"])
+        except ValueError as e:
+            raise BadLine(f"memory: text: {e}") from e
+        conv_id: int | None = None
+        msg_id: int | None = None
+        if rec.conversation_id is not None:
+            conv_id = self._conv(rec.conversation_id)
+            if conv_id == _SKIP:
+                conv_id = self.present[rec.conversation_id]
+        if rec.message_id is not None:
+            msg_id, msg_conv = self._msg(rec.message_id)
+            if msg_id == _SKIP:
+                msg_id = None  # the message is in a conversation that was already here
+            elif msg_conv != conv_id:
+                raise BadLine(f"message {rec.message_id} is not in the memory's conversation")
+        if s.exec(select(col(Memory.id)).where(col(Memory.uid) == rec.uid)).first() is not None:
+            raise _Duplicate()
+        scope = (
+            col(Memory.persona).is_(None)
+            if columns["persona"] is None
+            else col(Memory.persona) == columns["persona"]
+        )
+        key = memory_key(columns["text"])
+        same = s.exec(select(Memory).where(scope, col(Memory.status) == columns["status"]))
+        if any(memory_key(m.text) == key for m in same):
+            raise _Duplicate()  # the same note, kept here under another uid
+        s.add(Memory(uid=rec.uid, conversation_id=conv_id, message_id=msg_id, **columns))
+        s.flush()
 
     def finish(self, s: Session) -> None:
         for msg_id, refs in self.fixups:

@@ -48,11 +48,13 @@ def _mount() -> None:
         retrain,
         train_app,
     )
+    from companion.cli.memory import memory_app
     from companion.cli.persona import persona_app
     from companion.cli.safety import safety_app
 
     app.command("ask")(ask)
     app.add_typer(persona_app, name="persona")
+    app.add_typer(memory_app, name="memory")
     app.add_typer(safety_app, name="safety")
     app.add_typer(db_app, name="db")
     app.command("export")(export_cmd)

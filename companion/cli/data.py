@@ -134,7 +134,7 @@ def export_cmd(
         Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
     ] = None,
 ) -> None:
-    """Export conversations with their alternatives, ratings and safety events."""
+    """Export conversations with their alternatives, ratings and safety events, and memories."""
     from feedback.transfer import export
 
     n = 0
@@ -193,15 +193,16 @@ def forget_cmd(
     all_: Annotated[bool, typer.Option("--all", help="Forget every conversation.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Delete conversations and everything learned from them (ratings, pairs, events)."""
+    """Delete conversations and everything learned from them (ratings, pairs, events, the
+    memories that came only from them); --all also deletes every memory."""
     from feedback.transfer import forget
 
     if (conversation is None) == (not all_):
         fail("give --conversation ID or --all")
     if all_ and not yes:
         if not sys.stdin.isatty():
-            fail("--all deletes every conversation; add --yes to confirm")
-        typer.confirm("Forget every conversation and all feedback?", abort=True)
+            fail("--all deletes every conversation and memory; add --yes to confirm")
+        typer.confirm("Forget every conversation, all feedback and every memory?", abort=True)
     with _one_line_errors():
         store = open_store(load_config())
         try:

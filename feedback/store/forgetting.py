@@ -1,4 +1,4 @@
-"""Forgetting and stats: row counts of the user's data, and deleting it for good."""
+"""Forgetting and stats: row counts of the user's data, memories too, and deleting it."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from feedback.models import (
     Candidate,
     Choice,
     Conversation,
+    Memory,
     Message,
     PreferencePair,
     Rating,
@@ -35,6 +36,9 @@ def _scopes(conversation_id: int | None) -> dict[str, tuple[type[SQLModel], Colu
         "choices": (Choice, col(Choice.message_id).in_(msg_ids)),
         "safety_events": (SafetyEvent, col(SafetyEvent.conversation_id) == conversation_id),
         "pairs": (PreferencePair, col(PreferencePair.conversation_id) == conversation_id),
+        # A note keeps its link only while it came from that conversation alone (the store
+        # clears it otherwise), so these are exactly what forgetting it must take.
+        "memories": (Memory, col(Memory.conversation_id) == conversation_id),
     }
 
 
@@ -54,7 +58,8 @@ class ForgettingRepo(StoreBase):
             return self._counts(s, None)
 
     def forget_conversation(self, conversation_id: int) -> dict[str, int]:
-        """Delete a conversation and all that derives from it; returns what was removed."""
+        """Delete a conversation and all that derives from it (the memories that came only
+        from it too; the foreign key cascades); returns what was removed."""
 
         def do(s: Session) -> dict[str, int]:
             self._get(s, Conversation, conversation_id)
@@ -67,10 +72,12 @@ class ForgettingRepo(StoreBase):
         return counts
 
     def forget_all(self) -> dict[str, int]:
-        """Delete every conversation, rating and pair. Training runs and adapters stay."""
+        """Delete every conversation, rating, pair and memory (those added by hand too).
+        Training runs and adapters stay."""
 
         def do(s: Session) -> dict[str, int]:
             counts = self._counts(s, None)
+            s.exec(delete(Memory))
             s.exec(delete(PreferencePair))
             s.exec(delete(Conversation))
             return counts

@@ -137,7 +137,28 @@ def _seed_0001(conn: Connection) -> None:
             conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 100)"))
 
 
-SEEDS: dict[str, Callable[[Connection], None]] = {"0001": _seed_0001}
+def _seed_0002(conn: Connection) -> None:
+    """0001's data set, and memories: one from the conversation, one shared by hand."""
+    _seed_0001(conn)
+    for params in (
+        {"id": 1, "text": "My sister is called Ana.", "kind": "person", "persona": "default",
+         "status": "active", "source": "chat", "conv": 1, "msg": 1, "uid": "m-1"},
+        {"id": 2, "text": "Loves hiking", "kind": "like", "persona": None,
+         "status": "suggested", "source": "user", "conv": None, "msg": None, "uid": "m-2"},
+    ):  # fmt: skip
+        conn.execute(
+            text(
+                "INSERT INTO memory (id, created_at, text, kind, persona, status, source,"
+                " conversation_id, message_id, uid, updated_at) VALUES (:id, :t, :text, :kind,"
+                " :persona, :status, :source, :conv, :msg, :uid, :t)"
+            ),
+            {"t": T0, **params},
+        )
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT setval(pg_get_serial_sequence('memory', 'id'), 100)"))
+
+
+SEEDS: dict[str, Callable[[Connection], None]] = {"0001": _seed_0001, "0002": _seed_0002}
 
 
 def _upgrade_to(engine: Engine, revision: str) -> None:

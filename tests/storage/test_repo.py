@@ -593,6 +593,7 @@ def test_forget_conversation_counts_and_removes_derived_data(store: Store) -> No
         "choices": 1,
         "safety_events": 1,
         "pairs": 1,
+        "memories": 0,
     }
     assert store.get_conversation(gid) is None
     assert store.stats() == {
@@ -604,6 +605,7 @@ def test_forget_conversation_counts_and_removes_derived_data(store: Store) -> No
         "choices": 0,
         "safety_events": 0,
         "pairs": 1,
+        "memories": 0,
     }
     with pytest.raises(NotFound):
         store.forget_conversation(gid)

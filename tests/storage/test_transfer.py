@@ -64,6 +64,10 @@ def _populate(store: Store) -> dict[str, int]:
     assert other.id is not None
     store.add_message(other.id, "user", "hi")
     store.record_safety_event(other.id, "crisis", "replaced")
+    m = store.add_memory("I have a parrot", "pet", persona="pirate", status="suggested",
+                         source="suggested", conversation_id=cid, message_id=u1.id)  # fmt: skip
+    store.edit_memory(m.id, text="I have a parrot called Polly")  # type: ignore[arg-type]
+    store.add_memory("Call me Sam", "name")
     return {"conv": cid, "other": other.id, "a1": a1.id, "a2": a2.id or 0}
 
 

@@ -15,6 +15,7 @@ from feedback.models import (
     Candidate,
     Choice,
     Conversation,
+    Memory,
     Message,
     Rating,
     RatingEvent,
@@ -35,6 +36,7 @@ EXPORTED: dict[str, type[SQLModel]] = {
     "rating_event": RatingEvent,
     "choice": Choice,
     "safety_event": SafetyEvent,
+    "memory": Memory,
 }
 KEEP_ID = {"conversation", "message", "candidate"}
 """The records other records point at keep their (old) id in the file."""
