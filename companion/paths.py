@@ -92,6 +92,11 @@ class Paths:
         return self.data_dir / "safety"
 
     @property
+    def memory_index(self) -> Path:
+        """The semantic index of past messages (derived from the database; rebuilt if lost)."""
+        return self.data_dir / "index" / "messages.usearch"
+
+    @property
     def personas_dir(self) -> Path:
         return config_dir() / "personas"
 

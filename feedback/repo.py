@@ -27,6 +27,7 @@ from feedback.store.pairs import PairRepo
 from feedback.store.ratings import RatingRepo
 from feedback.store.runs import TrainingRunRepo
 from feedback.store.safety import SafetyRepo
+from feedback.store.search import SearchRepo
 from feedback.store.turns import CandidateRecord, TurnRecord, TurnRepo
 
 __all__ = [
@@ -52,6 +53,7 @@ class Store(
     AdapterRepo,
     MemoryRepo,
     ForgettingRepo,
+    SearchRepo,
     StoreBase,
 ):
     """Repository over an injected Engine. Thread-safe: each call uses its own session."""

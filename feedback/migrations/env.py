@@ -11,9 +11,15 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import feedback.models  # noqa: F401  (registers the tables for autogenerate)
+from feedback.store.search import SEARCH_OBJECTS
 
 config = context.config
 target_metadata = SQLModel.metadata
+
+
+def _ours(name: str | None, type_: str, parent_names: object) -> bool:
+    # The search index (0003) is raw SQL the models do not describe: never drop it.
+    return name not in SEARCH_OBJECTS
 
 
 def _run(connection: Connection) -> None:
@@ -23,6 +29,7 @@ def _run(connection: Connection) -> None:
         # SQLite cannot ALTER most things; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=_ours,
     )
     with context.begin_transaction():
         context.run_migrations()

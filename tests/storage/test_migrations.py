@@ -22,6 +22,7 @@ from sqlmodel import SQLModel
 
 from feedback.db import alembic_config, current_revision, head_revision, make_engine, migrate
 from feedback.repo import Store
+from feedback.store.search import SEARCH_OBJECTS
 
 REVISIONS: list[str] = [
     s.revision
@@ -236,7 +237,12 @@ def test_models_match_the_migrations(db_url: str) -> None:
     try:
         migrate(engine)
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            # Migration 0003's search index is raw SQL the models do not describe.
+            opts = {
+                "compare_type": True,
+                "include_name": lambda name, *_: name not in SEARCH_OBJECTS,
+            }
+            ctx = MigrationContext.configure(conn, opts=opts)
             diffs = compare_metadata(ctx, SQLModel.metadata)
         assert diffs == []
     finally:
