@@ -303,7 +303,7 @@ def run_latency(args: argparse.Namespace, tmp: Path) -> list[str]:
         "Retrieval for one reply (`Recall.notes`: the query embedded, index catch-up check, "
         "HNSW search, FTS search, the hits read back and re-scored exactly, 8 memories), "
         f"{args.queries} messages a size, in a fresh process that loads the index file. "
-        f"Index: WordLlama cut to {s.dims} dims, `{s.dtype}`, HNSW M={s.connectivity}, "
+        f"Index: WordLlama, {s.dims} of its 256 dims, `{s.dtype}`, HNSW M={s.connectivity}, "
         f"ef_add={s.expansion_add}, ef_search={s.expansion_search} (see the tuning table). "
         "Synthetic conversations of 10 messages (templates over word lists), 1% crisis.",
         "",
