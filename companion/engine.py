@@ -31,6 +31,7 @@ from companion.errors import CompanionError
 from companion.events import (
     CandidateReady,
     EngineEvent,
+    Remembered,
     ReplyDone,
     ReplyFailed,
     ReplyReset,
@@ -46,6 +47,7 @@ from companion.safety.sentences import take_sentences
 from companion.server import Endpoint
 
 if TYPE_CHECKING:  # storage is injected; importing it here would load SQLAlchemy early
+    from companion.memory.service import MemoryService
     from feedback.models import Candidate, Choice, Conversation, Message
     from feedback.repo import Store
 
@@ -58,6 +60,7 @@ __all__ = [
     "ReplyDone",
     "ReplyFailed",
     "ReplyReset",
+    "Remembered",
     "ReplyStarted",
     "SafetyNotice",
     "TextDelta",
@@ -96,7 +99,7 @@ class Engine:
         model: str | None = None,
         base_model: str | None = None,
         load_persona: Callable[[str], Persona] | None = None,
-        memory_notes: Callable[[int], list[str]] | None = None,
+        memory: MemoryService | None = None,
         clock: Callable[[], float] = time.perf_counter,
         endpoint: Callable[[], Endpoint] | None = None,
         notice: str | None = None,
@@ -113,7 +116,8 @@ class Engine:
         self.model = model or config.model.served_name
         self.base_model = base_model or config.model.base or "SmolLM2-135M-Instruct"
         self._load_persona = load_persona or (lambda key: persona_mod.load(key, config.paths))
-        self._memory_notes = memory_notes
+        self.memory = memory
+        """Stores what the user asks to be remembered and recalls notes into each prompt."""
         self.clock = clock
 
     def _follow_endpoint(self) -> None:
@@ -160,7 +164,7 @@ class Engine:
         )
         assert asst.id is not None  # committed rows have ids
         yield ReplyStarted(user.id, asst.id)
-        async with aclosing(self._answer(conv, user, asst.id, n)) as events:
+        async with aclosing(self._answer(conv, user, asst.id, n, fresh=True)) as events:
             async for ev in events:
                 yield ev
 
@@ -187,7 +191,7 @@ class Engine:
     # -- one answer -----------------------------------------------------------------------
 
     async def _answer(
-        self, conv: Conversation, user: Message, message_id: int, n: int
+        self, conv: Conversation, user: Message, message_id: int, n: int, *, fresh: bool = False
     ) -> AsyncGenerator[EngineEvent, None]:
         store = self.store
         started = self.clock()
@@ -198,10 +202,16 @@ class Engine:
             async for ev in self._crisis(conv_id, user, message_id, check):
                 yield ev
             return
+        if fresh and self.memory is not None:
+            remembered = await asyncio.to_thread(
+                self.memory.remember_said, conv_id, user_id, conv.persona, user.text
+            )
+            if remembered.notes:
+                yield Remembered(remembered.notes, remembered.ids)
+        notes = await asyncio.to_thread(self._recall, conv_id, conv.persona, user.text)
         try:
             persona = self._load_persona(conv.persona)
             history = await asyncio.to_thread(self._history, user_id, persona)
-            notes = self._memory_notes(conv_id) if self._memory_notes else None
             prompt = build_messages(
                 persona,
                 history,
@@ -247,6 +257,15 @@ class Engine:
         if persona.greeting and (not out or out[0]["role"] != "assistant"):
             out.insert(0, {"role": "assistant", "content": persona.greeting})
         return out
+
+    def _recall(self, conversation_id: int, persona: str, query: str) -> list[str] | None:
+        if self.memory is None:
+            return None
+        try:
+            return self.memory.notes_for(conversation_id, persona, query)
+        except Exception:  # noqa: BLE001 - memory is an aid: a reply goes on without it
+            log.warning("memory recall failed; this reply has no memory notes", exc_info=True)
+            return None
 
     async def _crisis(
         self, conversation_id: int, user: Message, message_id: int, check: Verdict

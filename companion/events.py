@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 __all__ = [
     "CandidateReady",
     "EngineEvent",
+    "Remembered",
     "ReplyDone",
     "ReplyFailed",
     "ReplyReset",
@@ -83,6 +84,22 @@ class ReplyFailed:
     error: BaseException | None = field(default=None, compare=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """The user asked for something to be remembered ("remember that ..."), and it was stored:
+    each note as the user reads it ("Your sister is called Ana.")."""
+
+    notes: tuple[str, ...]
+    memory_ids: tuple[int, ...] = ()
+
+
 EngineEvent = (
-    ReplyStarted | TextDelta | ReplyReset | SafetyNotice | CandidateReady | ReplyDone | ReplyFailed
+    ReplyStarted
+    | TextDelta
+    | ReplyReset
+    | SafetyNotice
+    | CandidateReady
+    | ReplyDone
+    | ReplyFailed
+    | Remembered
 )

@@ -39,8 +39,10 @@ SAFETY_ACTIONS: tuple[str, ...] = ("none", "softened", "regenerated", "replaced"
 SPLITS: tuple[str, ...] = ("train", "holdout")
 MemoryKind = Literal["name", "person", "pet", "plan", "like", "dislike", "boundary", "note"]
 """The kinds companion.memory.extract suggests; "note" is anything in the user's words."""
-MemoryStatus = Literal["active", "suggested"]
-"""``suggested``: extracted at a conversation's end, waiting for the user to accept it."""
+MemoryStatus = Literal["active", "suggested", "dismissed"]
+"""``suggested``: extracted at a conversation's end, waiting for the user to accept it;
+``dismissed``: a suggestion the user said no to, or a suggested note they forgot, kept only as
+a hash of its text (:func:`dismissed_text`) so the same fact is not suggested again."""
 MemorySource = Literal["user", "chat", "suggested"]
 """``user``: added by hand (CLI/TUI); ``chat``: "remember that ..."; ``suggested``: extracted."""
 MEMORY_KINDS: tuple[str, ...] = get_args(MemoryKind)
@@ -336,6 +338,17 @@ class AdapterVersion(AdapterVersionBase, table=True):
 def memory_key(text: str) -> str:
     """What makes two notes the same note: case, spacing and final punctuation aside."""
     return " ".join(text.split()).casefold().rstrip(".!")
+
+
+def dismissed_text(text: str) -> str:
+    """What a dismissed note keeps of its text: a hash, never the words.
+
+    >>> dismissed_text("Your dog is called Rex.") == dismissed_text("your dog is called rex")
+    True
+    """
+    import hashlib
+
+    return "dismissed:" + hashlib.sha256(memory_key(text).encode()).hexdigest()[:40]
 
 
 class MemoryBase(_Stamped):

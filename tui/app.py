@@ -17,15 +17,18 @@ from tui import heap, keys, messages
 from tui import state as ui_state
 from tui.backend import Backend
 from tui.commands import CompanionCommands
+from tui.memories import MemoryBackend, suggestion_line
 from tui.ports import LearningLoop, LearningNotice, RetrainJob, StartServer
 from tui.screens.chat import ChatScreen
 from tui.screens.help import HelpScreen
+from tui.screens.memory import MemoryScreen
 from tui.screens.retrain import RetrainScreen
 from tui.screens.welcome import WelcomeScreen
 from tui.signals import CloseOnSignal
 
 if TYPE_CHECKING:
     from companion.engine import Engine
+    from companion.memory.service import MemoryService
     from companion.persona import Persona
     from companion.server import ServerManager
     from feedback.repo import Store
@@ -49,6 +52,7 @@ class CompanionApp(App[None]):
         state_path: Path | None = None,
         persona: str | None = None,
         learning: LearningLoop | None = None,
+        memory: MemoryBackend | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -68,6 +72,8 @@ class CompanionApp(App[None]):
         self._retrain_running = False
         self.learning = learning
         """align.autoloop.LearningLoop: background pairs and retrain.auto (None: off)."""
+        self.memory = memory
+        """Memories: the F4 screen, and suggestions when a conversation ends (None: off)."""
         self.collector = heap.Collector()
         self.signals = CloseOnSignal(self, self._close_chat, self._chat_cut_off)
         """SIGTERM and SIGHUP close the app as Ctrl+Q does (tui.signals)."""
@@ -150,6 +156,11 @@ class CompanionApp(App[None]):
                 self.learning.maybe_retrain()
             except Exception:  # noqa: BLE001 - never block quitting; the next build catches up
                 pass
+        if self.memory is not None and conv is not None:
+            try:
+                self.memory.suggest(conv.id, conv.persona or self.persona_name)
+            except Exception:  # noqa: BLE001 - never block quitting; shown next time it ends
+                pass
         # An engine this app built (through start_server) owns an HTTP client: close it.
         engine = self.backend.engine
         if self.start_server is not None and engine is not None:
@@ -187,6 +198,32 @@ class CompanionApp(App[None]):
     def _conversation_left(self, event: messages.ConversationLeft) -> None:
         if self.learning is not None:
             self._learn(event.conversation_id)
+        if self.memory is not None:
+            self._suggest_memories(event.conversation_id)
+
+    @work(thread=True, group="memory", exit_on_error=False)
+    def _suggest_memories(self, conversation_id: int) -> None:
+        assert self.memory is not None
+        try:
+            conv = self.backend.conversation(conversation_id)
+            persona = conv.persona if conv and conv.persona else self.persona_name
+            new = self.memory.suggest(conversation_id, persona)
+        except Exception as e:  # noqa: BLE001 - the chat goes on; the next end tries again
+            self.call_from_thread(
+                self.notify, f"Could not suggest memories: {e}", severity="warning"
+            )
+            return
+        if new:
+            line = suggestion_line(new, self.memory.service.config.auto_accept)
+            self.call_from_thread(self.notify, line, title="Memory", timeout=10)
+
+    def action_memories(self) -> None:
+        if self.memory is None:
+            self.notify("Memory is off (memory.enabled = false).")
+            return
+        persona = getattr(getattr(self.chat, "conversation", None), "persona", None)
+        persona = persona or self.persona_name
+        self.push_screen(MemoryScreen(self.memory, persona, self.backend.persona_name(persona)))
 
     @work(thread=True, group="learning", exit_on_error=False)
     def _learn(self, conversation_id: int) -> None:
@@ -303,6 +340,7 @@ def make_app(
     persona: str | None = None,
     clock: Callable[[], float] = time.monotonic,
     learning: LearningLoop | None = None,
+    memory: MemoryService | None = None,
 ) -> CompanionApp:
     """The chat app.
 
@@ -313,6 +351,7 @@ def make_app(
     nothing. `server`: companion.server.ServerManager to watch (None: nothing to watch).
     `retrain(progress)`: runs a retrain in a thread and returns one line for the user.
     `learning`: align.autoloop.LearningLoop, for pairs in the background and retrain.auto.
+    `memory`: companion.memory.service.MemoryService, for the F4 screen and suggestions.
     """
     if personas is None or load_persona is None:
         from companion import persona as persona_mod
@@ -329,4 +368,7 @@ def make_app(
         clock=clock,
         persona=persona,
         learning=learning,
+        memory=MemoryBackend(store, memory)
+        if memory is not None and memory.config.enabled
+        else None,
     )

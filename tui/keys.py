@@ -44,6 +44,7 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("focus_reply", "ctrl+up", "Go to the last reply", "chat", show=True, short="Reply"),
     KeyAction("focus_input", "ctrl+down", "Go to the message box", "chat", palette=False),
     KeyAction("retry_reply", "ctrl+r", "Retry the last reply, in place", "chat"),
+    KeyAction("memories", "f4", "Memories: what I remember about you", "app"),
     KeyAction("retrain", "f9", "Retrain on my feedback", "app"),
     KeyAction("copy_text", "ctrl+c", "Copy selected text (drag to select)", "chat", palette=False),
     KeyAction("retry_server", "ctrl+s", "Retry the server", "chat"),

@@ -17,6 +17,7 @@ from textual.message import Message
 
 from companion.events import (
     EngineEvent,
+    Remembered,
     ReplyDone,
     ReplyFailed,
     ReplyReset,
@@ -49,6 +50,15 @@ def failure_line(reason: str, error: BaseException | None) -> str:
     names_a_file = any(sep in reason.split(":", 1)[0] for sep in "/\\")
     fix = "fix the file, or press F3" if names_a_file else "press F3"
     return f"{reason}; {fix} to talk with another persona"
+
+
+def remembered_line(notes: tuple[str, ...]) -> str:
+    """What the chat says when it stored what the user asked it to remember.
+
+    >>> remembered_line(("Your sister is called Ana.",))
+    'Remembered: Your sister is called Ana. (F4 shows your memories)'
+    """
+    return f"Remembered: {' '.join(notes)} (F4 shows your memories)"
 
 
 async def play(
@@ -90,6 +100,8 @@ async def play(
                     post(messages.ReplyFailed(failure_line(reason, error)))
                 case SafetyNotice(text=text):
                     notify(text)
+                case Remembered(notes=notes):
+                    notify(remembered_line(notes))
                 case _:
                     pass  # the other candidates, and CandidateReady: read back from the store
     finally:

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from rich.status import Status
 
     from companion.engine import Engine
+    from companion.memory.service import MemoryService
+    from companion.prompt import TokenCounter
     from feedback.repo import Store
 
 
@@ -171,7 +173,28 @@ def connect_engine(
         base_model=base,
         endpoint=manager.endpoint,
         notice=notice,
+        memory=memory_service(config, store, count),
     )
+
+
+def memory_service(
+    config: Config, store: Store, count_tokens: TokenCounter | None = None
+) -> MemoryService:
+    """Memory for the engine and the chat: the notes in the store, recalled by meaning."""
+    from companion.memory.service import MemoryService
+    from companion.prompt import approx_counter
+
+    count = count_tokens or approx_counter
+
+    def text_tokens(text: str) -> int:
+        # A message's count less the chat template's share: what the line adds to the prompt.
+        return max(
+            1,
+            count([{"role": "system", "content": text}])
+            - count([{"role": "system", "content": ""}]),
+        )
+
+    return MemoryService(store, config.memory, text_tokens)
 
 
 def _quiet(_line: str, _elapsed: float) -> None:
@@ -234,6 +257,7 @@ def run_chat(config: Config, *, persona: str | None = None, store: Store | None 
         retrain=retrain_job(config, store),
         persona=persona,
         learning=learning,
+        memory=memory_service(config, store),
     )
     app.run()
     sys.exit(app.return_code or 0)

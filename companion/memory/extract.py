@@ -725,7 +725,7 @@ def _person(text: str, second: bool) -> str:
     return _PRONOUN.sub(swap, text)
 
 
-def _third_verb(word: str) -> str:
+def third_person_verb(word: str) -> str:
     low = word.lower()
     if low in _THIRD_VERB:
         return _THIRD_VERB[low]
@@ -759,7 +759,7 @@ def _statement(text: str, second: bool) -> str:
     if lead in ("i'll", "i will"):
         return f"the user will {rest}"
     verb, _, tail = rest.partition(" ")
-    return f"the user {_third_verb(verb)} {tail}".strip()
+    return f"the user {third_person_verb(verb)} {tail}".strip()
 
 
 def _note(f: Fact, second: bool) -> str:
@@ -779,7 +779,9 @@ def _note(f: Fact, second: bool) -> str:
         text = f"{you} {'don' if second else 'doesn'}'t like {v}"
     elif f.kind == "plan":
         first, _, rest = v.partition(" ")
-        verb = {"am": "are", "was": "were"}.get(first, first) if second else _third_verb(first)
+        verb = (
+            {"am": "are", "was": "were"}.get(first, first) if second else third_person_verb(first)
+        )
         text = f"{you} {verb} {rest}".strip()
     elif f.kind == "boundary" and f.subject == "call me":
         text = f"{you} {'don' if second else 'doesn'}'t want to be called {f.value}"

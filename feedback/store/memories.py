@@ -21,6 +21,7 @@ from feedback.models import (
     MEMORY_SOURCES,
     MEMORY_STATUSES,
     Memory,
+    dismissed_text,
     memory_key,
 )
 from feedback.store.base import StoreBase, check_choice
@@ -184,14 +185,25 @@ class MemoryRepo(StoreBase):
         return self._write(do)
 
     def forget_memory(self, memory_id: int) -> Memory:
-        """Delete a note (active or suggested); returns what it was."""
+        """Delete a note (active or suggested); returns what it was. A note that was
+        suggested from a conversation leaves a hash behind (`dismissed_text`), so that
+        conversation ending again does not suggest it anew."""
+        return self._write(lambda s: self._dismiss(s, memory_id, suggested_only=False))
 
-        def do(s: Session) -> Memory:
-            m = self._get(s, Memory, memory_id)
+    def _dismiss(self, s: Session, memory_id: int, *, suggested_only: bool) -> Memory:
+        m = self._get(s, Memory, memory_id)
+        if suggested_only and m.status != "suggested":
+            raise ValueError(f"memory {memory_id} is not a suggestion; forget it instead")
+        was = Memory.model_validate(m.model_dump())
+        if m.source == "suggested" and m.conversation_id is not None and m.status != "dismissed":
+            m.text = dismissed_text(m.text)
+            m.status = "dismissed"
+            m.message_id = None
+            m.updated_at = self._now()
+            s.add(m)
+        else:
             s.delete(m)
-            return m
-
-        return self._write(do)
+        return was
 
     def accept_memory(self, memory_id: int) -> Memory:
         """A suggestion becomes an active note (an active one stays as it is)."""
@@ -207,13 +219,6 @@ class MemoryRepo(StoreBase):
         return self._write(do)
 
     def reject_memory(self, memory_id: int) -> Memory:
-        """Delete a suggestion; an active note is refused (that is `forget_memory`)."""
-
-        def do(s: Session) -> Memory:
-            m = self._get(s, Memory, memory_id)
-            if m.status != "suggested":
-                raise ValueError(f"memory {memory_id} is not a suggestion; forget it instead")
-            s.delete(m)
-            return m
-
-        return self._write(do)
+        """Drop a suggestion (only its hash stays, see `forget_memory`); an active note is
+        refused (that is `forget_memory`)."""
+        return self._write(lambda s: self._dismiss(s, memory_id, suggested_only=True))
