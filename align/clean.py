@@ -23,7 +23,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -340,7 +340,7 @@ def clean_file(
     return samples, report
 
 
-def write_jsonl(dst: Path, rows: Iterable[dict[str, Any]]) -> int:
+def write_jsonl(dst: Path, rows: Iterable[Mapping[str, object]]) -> int:
     """Write rows as JSONL via a temp file and rename (a crash leaves no half file)."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.tmp")

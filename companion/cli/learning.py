@@ -126,6 +126,57 @@ def data_clean(
     typer.echo(f"wrote {report.kept} samples to {dst}")
 
 
+def _sft_samples(cfg: Config, data: list[Path] | None, persona: str | None) -> list[dict[str, Any]]:
+    """The dialogues `train sft` trains on: the cleaned --data files and the persona's
+    examples, framed by its system prompt; each file's cleaning report is printed."""
+    from align.clean import clean_file, with_system
+    from align.persona_data import persona_rows
+
+    samples: list[dict[str, Any]] = []
+    for f in data or []:
+        if not f.is_file():
+            fail(f"{f}: no such file")
+        kept, report = clean_file(f, max_tokens=cfg.retrain.max_length)
+        typer.echo(f"{f}: " + report.summary())
+        samples += [s for s in kept if "messages" in s]
+    system = None
+    if persona:
+        from companion import persona as persona_mod
+
+        try:
+            p = persona_mod.load(persona, cfg.paths)
+        except Exception as e:  # noqa: BLE001
+            fail(str(e))
+        system = persona_mod.system_prompt(p)
+        samples += persona_rows(p, system)
+    samples = with_system(samples, system)
+    if not samples:
+        fail("no training dialogues: give --data FILE and/or --persona NAME")
+    return samples
+
+
+@data_app.command("export-sft")
+def data_export_sft(
+    out: Annotated[Path, typer.Argument(help="Output JSONL file (ms-swift's messages format).")],
+    data: Annotated[
+        list[Path] | None, typer.Option("--data", help="JSONL dialogues (repeatable).")
+    ] = None,
+    persona: Annotated[
+        str | None,
+        typer.Option(help="Persona whose system prompt frames the data; its examples are added."),
+    ] = None,
+) -> None:
+    """Write the dialogues `train sft` would train on (same --data/--persona) for `swift sft`."""
+    from align.clean import write_jsonl
+    from align.swift_export import sft_rows, skipped_line
+
+    rows, skipped = sft_rows(_sft_samples(load_config(), data, persona))
+    n = write_jsonl(out, rows)
+    typer.echo(f"wrote {n} ms-swift SFT rows to {out}")
+    if line := skipped_line(skipped):
+        typer.echo(line)
+
+
 # ---- pairs --------------------------------------------------------------------------------
 
 
@@ -164,11 +215,20 @@ def pairs_stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
         typer.echo(f"  {src:<10} {n}")
 
 
+_PAIR_FORMATS = ("trl", "jsonl", "swift", "swift-kto")
+
+
 @pairs_app.command("export")
 def pairs_export(
     out: Annotated[Path, typer.Argument(help="Output JSONL file.")],
     fmt: Annotated[
-        str, typer.Option("--format", help="trl: prompt/chosen/rejected; jsonl: every field.")
+        str,
+        typer.Option(
+            "--format",
+            help="trl: prompt/chosen/rejected; jsonl: every field; swift: ms-swift DPO "
+            "(messages + rejected_response); swift-kto: ms-swift KTO (messages + label), "
+            "from your thumbs and both sides of each pair.",
+        ),
     ] = "trl",
     split: Annotated[str | None, typer.Option(help="train or holdout (default: both).")] = None,
 ) -> None:
@@ -176,10 +236,15 @@ def pairs_export(
     from align.clean import write_jsonl
     from align.retrain import trl_row
 
-    if fmt not in ("trl", "jsonl"):
-        fail(f"--format must be trl or jsonl, not {fmt!r}")
+    if fmt not in _PAIR_FORMATS:
+        fail(f"--format must be one of {', '.join(_PAIR_FORMATS)}, not {fmt!r}")
+    if split not in (None, "train", "holdout"):
+        fail(f"--split must be train or holdout, not {split!r}")
     cfg = load_config()
     store = store_or_fail(cfg)
+    if fmt in ("swift", "swift-kto"):
+        _swift_pairs_export(cfg, store, out, fmt, split)
+        return
 
     def rows() -> Iterator[dict[str, Any]]:
         for p in store.iter_pairs(split):
@@ -196,6 +261,40 @@ def pairs_export(
 
     n = write_jsonl(out, rows())
     typer.echo(f"wrote {n} pairs to {out}")
+
+
+def _swift_pairs_export(cfg: Config, store: Store, out: Path, fmt: str, split: str | None) -> None:
+    from align.clean import write_jsonl
+    from align.pairs import Split, build_kto_rows
+    from align.retrain import persona_system_prompt
+    from align.swift_export import dpo_rows, kto_balance_line, kto_rows, skipped_line
+
+    pairs = list(store.iter_pairs(split))
+    if fmt == "swift":
+        rows, skipped = dpo_rows(pairs)
+        what = "ms-swift DPO rows"
+    else:
+        rc = cfg.retrain
+        # The same thumbs rows `retrain` trains KTO on, with the split it would use.
+        kto_split: Split | None = (
+            "train" if split == "train" else "holdout" if split == "holdout" else None
+        )
+        thumbs = build_kto_rows(
+            store.iter_turns(include_never_train=False),
+            holdout_fraction=rc.holdout_fraction,
+            split=kto_split,
+            scrub_personal_data=rc.scrub_personal_data,
+            max_tokens=rc.max_length,
+            system_prompt=persona_system_prompt(cfg),
+        )
+        rows, skipped = kto_rows(thumbs, pairs)
+        what = "ms-swift KTO rows"
+    n = write_jsonl(out, rows)
+    typer.echo(f"wrote {n} {what} to {out}")
+    if fmt == "swift-kto":
+        typer.echo(kto_balance_line(rows))
+    if line := skipped_line(skipped):
+        typer.echo(line)
 
 
 # ---- train --------------------------------------------------------------------------------
@@ -224,33 +323,12 @@ def train_sft(
 ) -> None:
     """Supervised fine-tuning of a LoRA adapter on dialogues (loss on assistant turns)."""
     from align.adapters import AdapterRegistry
-    from align.clean import clean_file, with_system
-    from align.persona_data import persona_rows
     from align.train import TrainingArgs, check_qlora, summarize_curve, train
 
     with _errors():
         check_qlora(TrainingArgs(qlora=qlora))  # refuse before loading anything
     cfg = load_config()
-    samples: list[dict[str, Any]] = []
-    for f in data or []:
-        if not f.is_file():
-            fail(f"{f}: no such file")
-        kept, report = clean_file(f, max_tokens=cfg.retrain.max_length)
-        typer.echo(f"{f}: " + report.summary())
-        samples += [s for s in kept if "messages" in s]
-    system = None
-    if persona:
-        from companion import persona as persona_mod
-
-        try:
-            p = persona_mod.load(persona, cfg.paths)
-        except Exception as e:  # noqa: BLE001
-            fail(str(e))
-        system = persona_mod.system_prompt(p)
-        samples += persona_rows(p, system)
-    samples = with_system(samples, system)
-    if not samples:
-        fail("no training dialogues: give --data FILE and/or --persona NAME")
+    samples = _sft_samples(cfg, data, persona)
     base = _base_model(cfg)
     store = store_or_fail(cfg)
     run_dir = cfg.paths.runs_dir / "sft-latest"
