@@ -204,11 +204,17 @@ def forget_cmd(
             fail("--all deletes every conversation and memory; add --yes to confirm")
         typer.confirm("Forget every conversation, all feedback and every memory?", abort=True)
     with _one_line_errors():
-        store = open_store(load_config())
+        cfg = load_config()
+        store = open_store(cfg)
         try:
             counts = forget(store, conversation, everything=all_)
         finally:
             store.engine.dispose()
+        if all_:
+            # The message index holds vectors of what was said: it goes with the messages.
+            index = cfg.paths.memory_index
+            for path in (index, index.with_name(index.name + ".json")):
+                path.unlink(missing_ok=True)
     removed = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts.items())
     typer.echo(f"forgot: {removed}")
     if all_:

@@ -11,10 +11,11 @@ from tui.ports import StartServer
 
 if TYPE_CHECKING:
     from companion.engine import Engine
+    from companion.memory.service import MemoryService
     from feedback.repo import Store
 
 
-def default_start(config: Config, store: Store) -> StartServer:
+def default_start(config: Config, store: Store, memory: MemoryService | None = None) -> StartServer:
     def start(progress: StartProgress) -> Engine:
         from companion.cli.wiring import connect_engine
 
@@ -23,6 +24,7 @@ def default_start(config: Config, store: Store) -> StartServer:
             store,
             progress=progress,
             model_progress=lambda msg, i, n: progress(f"model setup {i}/{n}: {msg}", 0.0),
+            memory=memory,
         )
 
     return start

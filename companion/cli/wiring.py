@@ -139,8 +139,10 @@ def connect_engine(
     *,
     progress: StartProgress | None = None,
     model_progress: Callable[[str, int, int], None] | None = None,
+    memory: MemoryService | None = None,
 ) -> Engine:
-    """Set up the model if needed, start or reuse the server, and build the engine on it."""
+    """Set up the model if needed, start or reuse the server, and build the engine on it.
+    `memory`: the chat's memory service, shared so one message index serves both."""
     from companion.client import ChatClient
     from companion.engine import Engine
     from companion.model_setup import base_model
@@ -173,28 +175,27 @@ def connect_engine(
         base_model=base,
         endpoint=manager.endpoint,
         notice=notice,
-        memory=memory_service(config, store, count),
+        memory=memory or memory_service(config, store, count),
     )
 
 
 def memory_service(
     config: Config, store: Store, count_tokens: TokenCounter | None = None
 ) -> MemoryService:
-    """Memory for the engine and the chat: the notes in the store, recalled by meaning."""
-    from companion.memory.service import MemoryService
+    """Memory for the engine and the chat: the notes in the store, recalled by meaning
+    (WordLlama, from its wheel) with earlier turns from the message index. The embedding
+    model loads on the first reply, off the event loop; without it, notes go in newest
+    first and earlier turns are not recalled (one line on stderr says why)."""
+    from companion.memory.recall import line_counter
+    from companion.memory.service import LazyRecall, MemoryService
     from companion.prompt import approx_counter
 
     count = count_tokens or approx_counter
-
-    def text_tokens(text: str) -> int:
-        # A message's count less the chat template's share: what the line adds to the prompt.
-        return max(
-            1,
-            count([{"role": "system", "content": text}])
-            - count([{"role": "system", "content": ""}]),
-        )
-
-    return MemoryService(store, config.memory, text_tokens)
+    lines = line_counter(count)
+    recall = LazyRecall(
+        store, config.paths.memory_index, lines, past_turns=config.memory.past_turns
+    )
+    return MemoryService(store, config.memory, lines, recall=recall)
 
 
 def _quiet(_line: str, _elapsed: float) -> None:
@@ -249,17 +250,21 @@ def run_chat(config: Config, *, persona: str | None = None, store: Store | None 
     store = store or open_store(config)
     learning = WithPersonaTraining(LearningLoop(config, store), config, store)
     learning.start()
+    memory = memory_service(config, store)
     app = make_app(
         config,
         store=store,
         server=ServerManager(config),
-        start_server=default_start(config, store),
+        start_server=default_start(config, store, memory),
         retrain=retrain_job(config, store),
         persona=persona,
         learning=learning,
-        memory=memory_service(config, store),
+        memory=memory,
     )
-    app.run()
+    try:
+        app.run()
+    finally:
+        memory.close()
     sys.exit(app.return_code or 0)
 
 

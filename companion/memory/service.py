@@ -9,27 +9,129 @@ first, within the token budget.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from companion.memory.extract import Fact, extract
 from companion.memory.notes import BadMemory, clean_note
+from companion.memory.recall import within_budget
 from companion.memory.wording import about_user
 from feedback.models import dismissed_text
 
 if TYPE_CHECKING:
     from companion.config import MemoryConfig
+    from companion.memory.recall import Recall
     from feedback.models import Memory
     from feedback.repo import Store
 
 TokenCounter = Callable[[str], int]
+log = logging.getLogger(__name__)
 
 
 class RecallSource(Protocol):
     def notes(
         self, persona: str, conversation_id: int, query: str, *, budget_tokens: int
     ) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class PromptNote:
+    """A memory as recall ranks it: its text already about the user."""
+
+    id: int | None
+    text: str
+    kind: str
+
+
+class LazyRecall:
+    """:class:`companion.memory.recall.Recall` built on first use: WordLlama and the message
+    index load off the event loop, on the first reply, not at start. When they cannot load,
+    it says so once and recalls nothing (the service then gives every note, newest first)."""
+
+    def __init__(
+        self,
+        store: Store,
+        index_path: Path,
+        count_line: TokenCounter,
+        *,
+        past_turns: bool = True,
+        notice: Callable[[str], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.index_path = index_path
+        self.count_line = count_line
+        self.past_turns = past_turns
+        self.notice = notice or _log
+        self._recall: Recall | None = None
+        self._failed = False
+        self._lock = threading.Lock()
+
+    def _memories(self, persona: str) -> list[PromptNote]:
+        return [
+            PromptNote(m.id, about_user(m.text), m.kind)
+            for m in self.store.active_memories(persona)
+        ]
+
+    def _get(self) -> Recall | None:
+        with self._lock:
+            if self._recall is None and not self._failed:
+                try:
+                    self._recall = self._build()
+                except Exception as e:  # noqa: BLE001 - recall is an aid; the notes still go in
+                    self._failed = True
+                    self.notice(
+                        f"memory recall is off ({type(e).__name__}: {e}); notes go in newest first"
+                    )
+            return self._recall
+
+    def _build(self) -> Recall:
+        from companion.memory.index import MessageIndex
+        from companion.memory.recall import Recall, RecallSettings
+        from companion.safety.semantic import Embedder, load_wordllama
+
+        embedder = Embedder(load_wordllama())
+        settings = RecallSettings() if self.past_turns else RecallSettings(max_turns=0)
+        return Recall(
+            store=self.store,
+            memories=self._memories,
+            embedder=embedder,
+            index=MessageIndex(self.index_path, embedder, notice=self.notice),
+            count_tokens=self.count_line,
+            clock=lambda: datetime.now(UTC),
+            settings=settings,
+            notice=self.notice,
+        )
+
+    @property
+    def available(self) -> bool:
+        return self._get() is not None
+
+    def notes(
+        self, persona: str, conversation_id: int, query: str, *, budget_tokens: int
+    ) -> list[str]:
+        recall = self._get()
+        if recall is None:
+            raise RecallUnavailable
+        return recall.notes(persona, conversation_id, query, budget_tokens=budget_tokens)
+
+    def close(self) -> None:
+        """Save the message index, so the next start does not embed the history again."""
+        if self._recall is not None:
+            self._recall.index.save()
+
+
+def _log(line: str) -> None:
+    # Logged, not printed: inside the chat, stray terminal output would tear the screen.
+    log.warning("%s", line)
+
+
+class RecallUnavailable(RuntimeError):
+    """The embedding model or the index could not load: use the plain notes."""
 
 
 @dataclass(frozen=True)
@@ -49,23 +151,6 @@ def explicit_facts(text: str) -> list[Fact]:
     []
     """
     return [f for f in extract(text) if f.explicit]
-
-
-def within_budget(lines: Sequence[str], budget_tokens: int, count: TokenCounter) -> list[str]:
-    """The first lines that fit in ``budget_tokens`` together (a line that does not fit is
-    skipped, a shorter later one may still go in).
-
-    >>> within_budget(["a b", "c d e f", "g"], 3, lambda s: len(s.split()))
-    ['a b', 'g']
-    """
-    out: list[str] = []
-    used = 0
-    for line in lines:
-        cost = count(line)
-        if used + cost <= budget_tokens:
-            out.append(line)
-            used += cost
-    return out
 
 
 class MemoryService:
@@ -155,9 +240,17 @@ class MemoryService:
             return []
         budget = self.config.budget_tokens
         if self.recall is not None:
-            return self.recall.notes(persona, conversation_id, query, budget_tokens=budget)
+            try:
+                return self.recall.notes(persona, conversation_id, query, budget_tokens=budget)
+            except RecallUnavailable:
+                pass
         lines = [about_user(m.text) for m in self.store.active_memories(persona)]
-        return within_budget(lines, budget, self.count_tokens)
+        return within_budget(lines, self.count_tokens, budget)
+
+    def close(self) -> None:
+        close = getattr(self.recall, "close", None)
+        if close is not None:
+            close()
 
 
 def _id(row: Memory) -> int:

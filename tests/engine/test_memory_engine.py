@@ -178,3 +178,25 @@ async def test_a_dropped_or_forgotten_suggestion_is_not_suggested_again(tmp_path
     # By hand the user may still add it.
     assert store.add_memory("Your dog is called Rex.", "pet").status == "active"
     await engine.client.aclose()
+
+
+async def test_the_chat_recalls_by_meaning_notes_and_earlier_turns(tmp_path, server):
+    """The service as `companion chat` builds it: WordLlama from its wheel, the message index
+    in the data dir, a note about the user and a turn of an earlier conversation."""
+    from companion.cli.wiring import memory_service
+
+    engine, store = _engine(tmp_path, server)
+    engine.memory = memory_service(engine.config, store)
+    await _say(engine, store, "Remember that my sister is called Ana.")
+    await _say(engine, store, "I have been practising the cello every evening after work.")
+    await _say(engine, store, "How is my sister Ana going to like her birthday present?")
+    system = _system(server.requests[-1])
+    assert "The user's sister is called Ana." in system
+    await _say(engine, store, "Any tips for cello practice?")
+    system = _system(server.requests[-1])
+    assert "practising the cello every evening" in system and "Earlier" in system
+    await _say(engine, store, "What's the capital of Peru?")
+    assert "cello" not in _system(server.requests[-1])  # nothing related: nothing recalled
+    engine.memory.close()
+    assert engine.config.paths.memory_index.exists()  # saved: the next start does not re-embed
+    await engine.client.aclose()

@@ -90,8 +90,15 @@ def test_export_import_forget(url: str, tmp_path: Path) -> None:
 
     res = runner.invoke(app, ["forget", "--all"], input="n\n")
     assert res.exit_code == 1 and "--yes" in res.output  # not a terminal: refuses, keeps data
+    from companion.config import load
+
+    index = load().config.paths.memory_index
+    index.parent.mkdir(parents=True, exist_ok=True)
+    index.write_bytes(b"vectors of what was said")
+    index.with_name(index.name + ".json").write_text("{}")
     res = runner.invoke(app, ["forget", "--all", "--yes"])
     assert res.exit_code == 0 and "forgot: 1 conversations" in res.output
+    assert not index.exists() and not index.with_name(index.name + ".json").exists()
     engine = make_engine(url)
     assert Store(engine).stats()["conversations"] == 0
     engine.dispose()
