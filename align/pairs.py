@@ -535,6 +535,26 @@ def build_kto_rows(
             }
 
 
+def unpaired_kto_rows(
+    rows: Iterable[dict[str, Any]], paired_texts: Iterable[str]
+) -> list[dict[str, Any]]:
+    """The KTO rows whose reply is in no pair: the thumbs a DPO round would otherwise waste.
+
+    Matched on the reply's text alone (stripped), not its prompt: a pair's prompt may be cut
+    to fit differently from the row's, and a reply that is a side of any pair (train or
+    holdout) must not be trained on twice, nor the gate's holdout replies at all.
+
+    >>> def row(text, label):
+    ...     return {"prompt": [], "completion": [{"role": "assistant", "content": text}],
+    ...             "label": label}
+    >>> rows = [row("Hey!", True), row("Go away.", False), row("Sure? ", True)]
+    >>> [r["completion"][0]["content"] for r in unpaired_kto_rows(rows, ["Go away.", "Sure?"])]
+    ['Hey!']
+    """
+    paired = {t.strip() for t in paired_texts}
+    return [r for r in rows if side_text(r["completion"]).strip() not in paired]
+
+
 @dataclass
 class PairStats:
     """Counts for `companion pairs stats` and the retrain report."""

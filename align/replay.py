@@ -18,6 +18,7 @@ newest are kept; the replay sample is drawn at random, the same for the same pai
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from collections.abc import Sequence
 from datetime import datetime
@@ -73,3 +74,47 @@ def replay_round(
         f"{len(new)} new pairs + a sample of {len(replay)} of the {len(old)} older "
         f"(budget {max_rows} rows)"
     )
+
+
+KTO_MIN_STEPS = 2
+"""Steps a combined round holds back for its KTO stage, so DPO cannot use the whole budget."""
+
+
+def stage_steps(rows: int, epochs: float, batch_size: int) -> int:
+    """Optimizer steps `rows` take for `epochs` as the Trainer counts them (whole batches per
+    epoch, then the epochs rounded up).
+
+    >>> stage_steps(10, 2.0, 4), stage_steps(10, 1.0, 4), stage_steps(0, 2.0, 4)
+    (6, 3, 0)
+    """
+    return math.ceil(epochs * math.ceil(rows / max(batch_size, 1)))
+
+
+def kto_reserve(budget: int, kto_wanted: int, min_steps: int = KTO_MIN_STEPS) -> int:
+    """Steps of a combined round's `budget` (0: none) held back from the DPO stage for the
+    KTO stage: what KTO wants, at most `min_steps`, and always leaving DPO one step.
+
+    >>> kto_reserve(32, 10), kto_reserve(32, 1), kto_reserve(2, 10), kto_reserve(1, 10)
+    (2, 1, 1, 0)
+    >>> kto_reserve(0, 10)
+    0
+    """
+    if budget <= 0:
+        return 0
+    return max(0, min(kto_wanted, min_steps, budget - 1))
+
+
+def kto_stage_steps(budget: int, dpo_steps: int, kto_wanted: int, reserve: int) -> int:
+    """The KTO stage's steps in a combined round: what its rows want, within what the DPO
+    stage left of `budget` (0: no budget), and never fewer than the `reserve` held back
+    for it. The DPO stage's rows (or its max_steps) were cut to ``budget - reserve``, so the
+    two stages stay within the budget; only DPO's own rounding of whole batches can pass it.
+
+    >>> kto_stage_steps(32, 10, 50, 2), kto_stage_steps(32, 10, 5, 2), kto_stage_steps(0, 10, 5, 0)
+    (22, 5, 5)
+    >>> kto_stage_steps(8, 8, 5, 2), kto_stage_steps(8, 6, 1, 1)
+    (2, 1)
+    """
+    if budget <= 0:
+        return kto_wanted
+    return min(kto_wanted, max(reserve, budget - dpo_steps))

@@ -8,6 +8,12 @@ version and promoted, so a crash or a kill at any point leaves the active adapte
 The run is a sequence of named steps (`Retrain`): gather the data, choose the method, plan,
 open the training-run row, train, gate, then reject, or promote, hot-swap and merge.
 
+With ``retrain.combine_kto`` a DPO round whose thumbs are not all in pairs trains in two
+stages: DPO on the pairs, then KTO on the unpaired thumbs rows from the DPO-trained weights,
+with the round's parent (the active adapter, or the base) as the reference of both, within the
+round's step budget (`align.replay.kto_stage_steps`). One adapter comes out, gated once against
+the parent; it is stored as a DPO run and version whose metrics hold both ``stages``.
+
 Multi-GPU: run the same command under accelerate, e.g.
 ``accelerate launch --multi_gpu --num_processes 2 "$(which companion)" retrain``; every rank
 trains (DDP), and rank 0 alone gates, installs, promotes and hot-swaps. Not yet run on
@@ -20,7 +26,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TypedDict
@@ -36,9 +42,22 @@ from align.pairs import (
     build_kto_rows,
     compact_system,
     first_paragraph,
+    unpaired_kto_rows,
 )
-from align.replay import max_rows_for, replay_round
-from align.train import ProgressCallback, TrainingArgs, TrainingError, TrainResult
+from align.replay import (
+    kto_reserve,
+    kto_stage_steps,
+    max_rows_for,
+    replay_round,
+    stage_steps,
+)
+from align.train import (
+    ProgressCallback,
+    TrainingArgs,
+    TrainingError,
+    TrainProgress,
+    TrainResult,
+)
 from companion.config import Config, RetrainConfig
 from companion.paths import Paths
 from feedback.models import PreferencePair as StoredPair
@@ -47,6 +66,8 @@ from feedback.repo import Store
 
 Status = Literal["dry_run", "skipped", "promoted", "rejected", "failed", "cancelled"]
 Method = Literal["dpo", "kto"]
+ReportMethod = Literal["dpo", "kto", "dpo+kto"]
+"""What a round trains: one method, or DPO then KTO on the unpaired thumbs (stored as DPO)."""
 RequestedMethod = Literal["auto", "dpo", "kto"]
 HotSwap = Callable[[Path], None]
 """Called with the promoted adapter's directory once the store says it is active."""
@@ -80,12 +101,16 @@ class DataCounts(TypedDict, total=False):
     holdout_pairs: int
     by_source: dict[str, int]
     kto_rows: int
+    unpaired_kto_rows: int
+    """Thumbs rows whose reply is in no pair (counted with ``retrain.combine_kto`` only)."""
+    stages: dict[str, int]
+    """A combined round's rows per stage: {"dpo": pairs, "kto": unpaired thumbs rows}."""
 
 
 @dataclass
 class RetrainReport:
     status: Status
-    method: Method | None = None
+    method: ReportMethod | None = None
     counts: DataCounts = field(default_factory=lambda: DataCounts())
     reasons: list[str] = field(default_factory=list)
     plan: list[str] = field(default_factory=list)
@@ -106,6 +131,11 @@ class RetrainReport:
                 f"  data: {self.counts.get('train_pairs', 0)} train / "
                 f"{self.counts.get('holdout_pairs', 0)} holdout pairs (by source: {src}); "
                 f"{self.counts.get('kto_rows', 0)} thumbs rows"
+                + (
+                    f" ({self.counts['unpaired_kto_rows']} in no pair)"
+                    if "unpaired_kto_rows" in self.counts
+                    else ""
+                )
             )
         lines += [f"  plan: {p}" for p in self.plan]
         if self.curve:
@@ -324,20 +354,68 @@ class TrainingData:
     kto_rows: list[dict[str, Any]]
     by_source: dict[str, int]
     train_sources: set[str]
+    unpaired_kto_rows: list[dict[str, Any]] | None = None
+    """The KTO rows whose reply is in no pair (None: not looked for, combine_kto off)."""
 
     @property
     def kto_balanced(self) -> bool:
         """Both thumbs up and thumbs down among the KTO rows."""
-        return len({r["label"] for r in self.kto_rows}) == 2
+        return _balanced(self.kto_rows)
 
     def counts(self) -> DataCounts:
-        return DataCounts(
+        counts = DataCounts(
             new_pairs=self.new_pairs,
             train_pairs=len(self.train_rows),
             holdout_pairs=len(self.holdout_rows),
             by_source=dict(self.by_source),
             kto_rows=len(self.kto_rows),
         )
+        if self.unpaired_kto_rows is not None:
+            counts["unpaired_kto_rows"] = len(self.unpaired_kto_rows)
+        return counts
+
+
+def _balanced(kto_rows: list[dict[str, Any]]) -> bool:
+    return len({r["label"] for r in kto_rows}) == 2
+
+
+def kto_stage_rows(
+    unpaired: list[dict[str, Any]] | None, batch_size: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """(the rows a combined round's KTO stage trains on, or [] with why there is no stage).
+
+    >>> up = {"label": True}; down = {"label": False}
+    >>> kto_stage_rows([up, down, up], 4)
+    ([{'label': True}, {'label': False}, {'label': True}], None)
+    >>> kto_stage_rows([up, up], 4)[1]
+    'no KTO stage: the 2 thumbs rows in no pair are all up or all down'
+    """
+    if not unpaired:
+        return [], "no KTO stage: every thumbs rating is in a pair"
+    if not _balanced(unpaired):
+        return [], (
+            f"no KTO stage: the {len(unpaired)} thumbs rows in no pair are all up or all down"
+        )
+    if batch_size < 2:
+        return [], "no KTO stage: KTO needs batch_size >= 2"
+    return unpaired, None
+
+
+@dataclass(frozen=True)
+class KtoStage:
+    """A combined round's second stage: KTO on the unpaired thumbs rows, from the DPO stage's
+    weights, with the round's parent as reference."""
+
+    rows: list[dict[str, Any]]
+    budget: int
+    """The round's steps, both stages together (``--max-steps`` when given, else
+    ``retrain.step_budget``; 0: no limit)."""
+    wanted: int
+    """The steps its rows take for the round's epochs."""
+    reserve: int
+    """Steps held back from the DPO stage for it."""
+    planned: int
+    """Its steps if DPO takes the steps planned for it (the real count follows DPO's)."""
 
 
 @dataclass
@@ -355,6 +433,8 @@ class TrainingPlan:
     probe_system: str | None
     thumbs_only: bool
     """The gate's strict mode: KTO (thumbs alone), or DPO on thumbs pairs only."""
+    kto: KtoStage | None = None
+    """A combined round's KTO stage after DPO (None: one method)."""
 
     @property
     def steps(self) -> int:
@@ -427,8 +507,31 @@ class Retrain:
         )
         if set_aside:
             self.report.reasons.append(f"holdout: {set_aside}")
+        kto_rows = list(
+            build_kto_rows(
+                self.store.iter_turns(include_never_train=False),
+                holdout_fraction=rc.holdout_fraction,
+                scrub_personal_data=rc.scrub_personal_data,
+                names=self.options.names,
+                max_tokens=rc.max_length,
+                system_prompt=self.system_prompt,
+            )
+        )
+        epochs = self.options.epochs or rc.epochs
+        unpaired, reserve = None, 0
+        if rc.combine_kto:
+            # Against every pair before the replay sample: a reply some pair carries is
+            # learned through that pair over the rounds, and holdout replies are the gate's.
+            unpaired = unpaired_kto_rows(
+                kto_rows,
+                (t for p in [*train_pairs, *holdout_pairs] for t in (p.chosen, p.rejected)),
+            )
+            stage_rows, _ = kto_stage_rows(unpaired, rc.batch_size)
+            reserve = kto_reserve(
+                rc.step_budget, stage_steps(len(stage_rows), epochs, rc.batch_size)
+            )
         since = self._live_since()
-        budget = max_rows_for(rc.step_budget, rc.batch_size, self.options.epochs or rc.epochs)
+        budget = max_rows_for(rc.step_budget - reserve, rc.batch_size, epochs)
         train_pairs, this_round = replay_round(
             train_pairs, since=since, max_rows=budget, replay_ratio=rc.replay_ratio
         )
@@ -443,18 +546,10 @@ class Retrain:
             new_pairs=new_pairs,
             train_rows=[trl_row(p) for p in train_pairs],
             holdout_rows=[trl_row(p) for p in holdout_pairs],
-            kto_rows=list(
-                build_kto_rows(
-                    self.store.iter_turns(include_never_train=False),
-                    holdout_fraction=rc.holdout_fraction,
-                    scrub_personal_data=rc.scrub_personal_data,
-                    names=self.options.names,
-                    max_tokens=rc.max_length,
-                    system_prompt=self.system_prompt,
-                )
-            ),
+            kto_rows=kto_rows,
             by_source=self.store.count_pairs_by_source(),
             train_sources={p.source for p in train_pairs},
+            unpaired_kto_rows=unpaired,
         )
         self.report.counts = data.counts()
         return data
@@ -488,10 +583,15 @@ class Retrain:
         cuda = has_cuda()
         compact = (not cuda) if self.options.compact_system is None else self.options.compact_system
         train_rows, holdout_rows, kto_rows = data.train_rows, data.holdout_rows, data.kto_rows
+        stage_rows: list[dict[str, Any]] = []
+        if method == "dpo" and data.unpaired_kto_rows is not None:
+            stage_rows, no_stage = kto_stage_rows(data.unpaired_kto_rows, rc.batch_size)
+            if no_stage:
+                self.report.reasons.append(no_stage)
         probe_system = self.system_prompt(self.config.chat.persona)
         if compact:
             train_rows, holdout_rows = compact_system(train_rows), compact_system(holdout_rows)
-            kto_rows = compact_system(kto_rows)
+            kto_rows, stage_rows = compact_system(kto_rows), compact_system(stage_rows)
             probe_system = first_paragraph(probe_system) if probe_system else None
         args = TrainingArgs.from_config(
             rc,
@@ -499,6 +599,9 @@ class Retrain:
             epochs=self.options.epochs,
             resume=self.options.resume,
         )
+        kto = self._kto_stage(stage_rows, args, len(train_rows)) if stage_rows else None
+        if kto is not None and args.max_steps > 0:
+            args = replace(args, max_steps=args.max_steps - kto.reserve)
         plan = TrainingPlan(
             method=method,
             rows=train_rows if method == "dpo" else kto_rows,
@@ -509,6 +612,7 @@ class Retrain:
             cuda=cuda,
             probe_system=probe_system,
             thumbs_only=(data.train_sources == {"thumbs"}) if method == "dpo" else True,
+            kto=kto,
         )
         active = plan.active
         self.report.plan = [
@@ -520,11 +624,41 @@ class Retrain:
             f"{'GPU (bf16)' if cuda else 'CPU (fp32)'}",
             f"gate on {len(holdout_rows)} holdout pairs, margin {rc.gate_margin:g}",
         ]
+        if kto is not None:
+            up = sum(bool(r["label"]) for r in kto.rows)
+            budget = f"of the round's {kto.budget}" if kto.budget > 0 else "(no step budget)"
+            self.report.method = "dpo+kto"
+            self.report.counts["stages"] = {"dpo": len(plan.rows), "kto": len(kto.rows)}
+            self.report.plan.insert(
+                1,
+                f"combined round: then KTO on {len(kto.rows)} thumbs rows in no pair "
+                f"({up} up, {len(kto.rows) - up} down) from the DPO stage's weights, same "
+                f"reference; about {kto.planned} steps {budget} (at least {kto.reserve})",
+            )
         if compact:
             self.report.plan.append(
                 "system prompt cut to its identity line for training (CPU speed)"
             )
         return plan
+
+    def _kto_stage(
+        self, rows: list[dict[str, Any]], args: TrainingArgs, dpo_rows: int
+    ) -> KtoStage | None:
+        """The KTO stage's step budget (see `align.replay.kto_stage_steps`), or None (with
+        a reason) when the round leaves it no step."""
+        budget = args.max_steps if args.max_steps > 0 else self.config.retrain.step_budget
+        wanted = stage_steps(len(rows), args.epochs, args.batch_size)
+        reserve = kto_reserve(budget, wanted)
+        dpo_steps = (
+            args.max_steps - reserve
+            if args.max_steps > 0
+            else stage_steps(dpo_rows, args.epochs, args.batch_size)
+        )
+        planned = kto_stage_steps(budget, dpo_steps, wanted, reserve)
+        if planned <= 0:
+            self.report.reasons.append(f"no KTO stage: DPO takes the whole budget of {budget}")
+            return None
+        return KtoStage(rows, budget, wanted, reserve, planned)
 
     def dry_run(self, plan: TrainingPlan) -> None:
         """Stop at the plan, with one example pair."""
@@ -588,22 +722,54 @@ class Retrain:
         from align.train import train
 
         assert self.report.run_dir is not None  # set by open_run
-        return train(
+        result = train(
             plan.method,
             self.base_model_dir,
             plan.rows,
             self.report.run_dir,
             init_adapter=plan.init_adapter,
             args=plan.args,
-            progress_callback=self.progress,
+            progress_callback=(
+                self.progress if plan.kto is None else _shifted(self.progress, 0, plan.kto.planned)
+            ),
         )
+        return result if plan.kto is None else self.train_kto_stage(plan, plan.kto, result)
+
+    def train_kto_stage(self, plan: TrainingPlan, kto: KtoStage, dpo: TrainResult) -> TrainResult:
+        """KTO on the unpaired thumbs from the DPO stage's weights, in ``<run>/kto``, with the
+        steps the DPO stage left; the reference is the round's parent, as DPO's was."""
+        from align.train import train
+
+        assert self.report.run_dir is not None  # set by open_run
+        dpo_steps = int(dpo.metrics.get("steps", plan.steps))
+        steps = kto_stage_steps(kto.budget, dpo_steps, kto.wanted, kto.reserve)
+        result = train(
+            "kto",
+            self.base_model_dir,
+            kto.rows,
+            self.report.run_dir / "kto",
+            init_adapter=plan.init_adapter,
+            start_from=dpo.adapter_dir,
+            args=replace(plan.args, max_steps=steps),
+            progress_callback=_shifted(self.progress, dpo_steps, 0),
+        )
+        combined = combine_stages(dpo, result)
+        if os.environ.get("RANK", "0") == "0":
+            record_stages(combined)
+        return combined
 
     def report_training(self, result: TrainResult) -> None:
         from align.train import summarize_curve
 
         self.report.metrics = result.metrics
         self.report.plot_png = result.plot_png
-        self.report.curve = summarize_curve(result.log_history)
+        if result.stages:
+            self.report.curve = " · ".join(
+                f"{s.metrics.get('method', '?').upper()} {summarize_curve(s.log_history)}"
+                for s in result.stages
+            )
+        else:
+            self.report.curve = summarize_curve(result.log_history)
 
     def gate(self, plan: TrainingPlan, result: TrainResult) -> GateReport:
         """New adapter vs the active one on the holdout pairs and the probes."""
@@ -706,6 +872,72 @@ class Retrain:
         self.store.update_training_run(run_id, status="failed", error=str(e)[:2000])
         self.report.status = "failed"
         self.report.reasons.append(f"{type(e).__name__}: {e}")
+
+
+def _shifted(progress: ProgressCallback | None, done: int, more: int) -> ProgressCallback | None:
+    """`progress` for one stage of a combined round: its steps after the `done` ones, out of
+    a total with `more` still to come, so the bar runs once over both stages."""
+    if progress is None:
+        return None
+    report = progress
+
+    def shifted(p: TrainProgress) -> None:
+        report(replace(p, step=p.step + done, total=p.total + done + more))
+
+    return shifted
+
+
+def combine_stages(dpo: TrainResult, kto: TrainResult) -> TrainResult:
+    """A combined round's result: KTO's adapter, DPO's metrics (the round is a DPO round, and
+    the gate judges DPO's implicit reward) with both stages' under ``stages``, and one log.
+
+    >>> from pathlib import Path
+    >>> d = TrainResult(Path("d"), {"method": "dpo", "steps": 3, "train_samples": 12},
+    ...                 [{"step": 3, "loss": 0.6}], None)
+    >>> k = TrainResult(Path("k"), {"method": "kto", "steps": 2, "train_samples": 5},
+    ...                 [{"step": 2, "loss": 0.4}], None)
+    >>> r = combine_stages(d, k)
+    >>> r.adapter_dir, r.metrics["method"], r.metrics["steps"], r.metrics["stages"]["kto"]
+    (PosixPath('k'), 'dpo', 5, {'rows': 5, 'steps': 2})
+    >>> r.log_history[-1]
+    {'step': 5, 'loss': 0.4, 'stage': 'kto'}
+    """
+    dpo_steps = int(dpo.metrics.get("steps", 0))
+    kto_steps = int(kto.metrics.get("steps", 0))
+
+    def stage(r: TrainResult) -> dict[str, Any]:
+        keep = {k: v for k, v in r.metrics.items() if k not in ("method", "train_samples")}
+        return {"rows": r.metrics.get("train_samples"), **keep}
+
+    metrics = {
+        **dpo.metrics,
+        "steps": dpo_steps + kto_steps,
+        "stages": {"dpo": stage(dpo), "kto": stage(kto)},
+    }
+    if "runtime_s" in dpo.metrics and "runtime_s" in kto.metrics:
+        metrics["runtime_s"] = round(dpo.metrics["runtime_s"] + kto.metrics["runtime_s"], 2)
+    log = [*dpo.log_history]
+    log += [
+        {**h, "step": h["step"] + dpo_steps, "stage": "kto"} if "step" in h else h
+        for h in kto.log_history
+    ]
+    return TrainResult(kto.adapter_dir, metrics, log, dpo.plot_png, stages=[dpo, kto])
+
+
+def record_stages(result: TrainResult) -> None:
+    """The combined adapter's metadata says DPO (what it is stored as), with both stages."""
+    import json
+
+    from align.train import ADAPTER_META
+
+    meta_file = result.adapter_dir / ADAPTER_META
+    if not meta_file.is_file():
+        return
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    meta.update(method="dpo", steps=result.metrics["steps"], stages=result.metrics["stages"])
+    tmp = meta_file.with_name(meta_file.name + ".tmp")
+    tmp.write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, meta_file)  # a finished adapter never holds half a metadata file
 
 
 def retrain(

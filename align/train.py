@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from companion.config import RetrainConfig
 
@@ -172,6 +172,8 @@ class TrainResult:
     metrics: dict[str, Any]
     log_history: list[dict[str, Any]]
     plot_png: Path | None
+    stages: list[TrainResult] = field(default_factory=list)
+    """A combined round's stages in order (DPO, then KTO); empty for one method."""
 
 
 def has_cuda() -> bool:
@@ -353,12 +355,16 @@ def train(
     args: TrainingArgs | None = None,
     progress_callback: ProgressCallback | None = None,
     on_trained: Callable[[PeftModel], None] | None = None,
+    start_from: Path | None = None,
 ) -> TrainResult:
     """Train a LoRA adapter by `method` on `rows` (TRL conversational rows) into `output_dir`.
 
     With ``init_adapter`` training continues from that adapter, and for DPO/KTO a frozen copy
     of it is the reference policy (TRL adds it as the ``ref`` adapter); without it a fresh
     LoRA is trained and the reference is the base model (adapter disabled).
+    ``start_from`` (an adapter of the same LoRA shape, e.g. the DPO stage of this round) gives
+    the trained weights their starting values after the reference is set up, so training
+    continues from it while the reference stays `init_adapter` (or the base model).
     ``on_trained`` is called with the trained PEFT model before it is freed (for tests).
     """
     args = args or TrainingArgs()
@@ -437,6 +443,8 @@ def train(
             callbacks=callbacks,
         )
 
+    if start_from is not None:
+        _load_trained_weights(trainer.model, start_from)
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # progress goes through our callback, not stdout
@@ -446,7 +454,8 @@ def train(
     if not trainer.accelerator.is_main_process:
         # Multi-GPU (`accelerate launch`): rank 0 alone writes the adapter and the report.
         trainer.accelerator.wait_for_everyone()
-        return TrainResult(final_dir, {"method": method}, log_history, None)
+        steps = int(trainer.state.global_step)
+        return TrainResult(final_dir, {"method": method, "steps": steps}, log_history, None)
     # Only the trained adapter ("default"), not TRL's frozen "ref" copy; written beside the
     # target and renamed, so a crash never leaves a half adapter that looks finished.
     tmp = output_dir / ".adapter.tmp"
@@ -482,6 +491,28 @@ def train(
     if cuda:
         torch.cuda.empty_cache()
     return TrainResult(final_dir, metrics, log_history, plot)
+
+
+def _load_trained_weights(model: object, adapter: Path) -> None:
+    """`adapter`'s weights into the trained ("default") adapter only. The trainer has already
+    made its frozen reference (TRL copies "default" into "ref" when it wraps a loaded adapter,
+    and disables the adapter when it made a fresh one), so the reference is left as it was."""
+    from peft import PeftModel
+    from peft.utils import load_peft_weights, set_peft_model_state_dict
+
+    if not isinstance(model, PeftModel):
+        raise TrainingError(f"cannot continue from {adapter}: the model has no LoRA adapter")
+    # torch's (missing_keys, unexpected_keys); PEFT annotates it as a bare namedtuple
+    missing, unexpected = cast(
+        tuple[list[str], list[str]],
+        set_peft_model_state_dict(model, load_peft_weights(str(adapter)), "default"),
+    )
+    unset = [k for k in missing if ".default." in k]
+    if unexpected or unset:
+        raise TrainingError(
+            f"{adapter} does not fit the adapter being trained ({len(unexpected)} of its "
+            f"weights have no place in it, {len(unset)} of the adapter's are not in it)"
+        )
 
 
 def _last_values(log_history: list[dict[str, Any]]) -> dict[str, Any]:

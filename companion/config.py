@@ -178,6 +178,10 @@ class RetrainConfig(_Section):
     adapter has not learned, plus a replay sample of older ones, within this budget."""
     replay_ratio: float = Field(default=1.0, ge=0)
     """Older pairs replayed per new pair, so earlier rounds are not forgotten."""
+    combine_kto: bool = False
+    """A DPO round also trains KTO on the thumbs no pair carries, continuing from the DPO
+    stage with the same parent as reference, within `step_budget`; one adapter is gated.
+    Off until the trait suite (bench/learning_loop.py) measures it better than DPO alone."""
     max_holdout_pairs: int = Field(default=48, ge=0)
     """The gate judges on at most this many holdout pairs (the new ones first, then a sample
     of older ones), so its time does not grow with the history either (0: all)."""
@@ -401,6 +405,7 @@ DEFAULT_TOML = """\
 # min_pairs = 8
 # step_budget = 32         # steps per round: new pairs + a replay sample of older ones
 # replay_ratio = 1.0
+# combine_kto = false      # a DPO round also trains KTO on unpaired thumbs (until measured)
 # max_holdout_pairs = 48   # the gate's sample of the holdout (new first)
 # min_holdout_pairs = 6    # the gate judges on at least this many (set aside for the round)
 # gate_alpha = 0.2         # sign test: the new adapter beats its parent on holdout beyond chance

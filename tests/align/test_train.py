@@ -174,3 +174,70 @@ def test_dpo_learns_the_trait(tiny_model_dir, tiny_sft_adapter, tmp_path):
         before.accuracy == 1.0 and after.mean_margin > before.mean_margin
     )
     assert after.mean_margin > before.mean_margin
+
+
+def test_kto_continues_from_a_stage_with_the_parent_as_reference(
+    tiny_model_dir, tiny_sft_adapter, tmp_path
+):
+    """A combined round's KTO stage: trained weights start at the DPO stage's, the frozen
+    reference is the parent (the adapter the round started from), not the DPO stage."""
+    dpo = train(
+        "dpo",
+        tiny_model_dir,
+        trait_pairs(8, seed=1),
+        tmp_path / "dpo",
+        init_adapter=tiny_sft_adapter,
+        args=TrainingArgs(max_steps=2, learning_rate=5e-3, **TINY),
+    )
+    rows = []
+    for p in trait_pairs(4, seed=3):
+        rows.append({"prompt": p["prompt"], "completion": p["chosen"], "label": True})
+        rows.append({"prompt": p["prompt"], "completion": p["rejected"], "label": False})
+    captured = {}
+
+    def inspect(model):
+        captured["ref"] = {
+            k.replace(".ref.", "."): v.detach().clone()
+            for k, v in model.named_parameters()
+            if ".ref." in k
+        }
+
+    kto = train(
+        "kto",
+        tiny_model_dir,
+        rows,
+        tmp_path / "kto",
+        init_adapter=tiny_sft_adapter,
+        start_from=dpo.adapter_dir,
+        args=TrainingArgs(max_steps=1, learning_rate=1e-7, **TINY),
+        on_trained=inspect,
+    )
+    parent, stage, after = (
+        _lora_tensors(d) for d in (tiny_sft_adapter, dpo.adapter_dir, kto.adapter_dir)
+    )
+    assert captured["ref"].keys() == parent.keys()
+    assert all(torch.equal(captured["ref"][k], parent[k]) for k in parent)
+    # one tiny step from the DPO stage's weights: far nearer them than the parent's
+    moved = [k for k in parent if not torch.equal(stage[k], parent[k])]
+    assert moved
+    for k in moved:
+        assert (after[k] - stage[k]).abs().max() < (stage[k] - parent[k]).abs().max() / 10, k
+
+
+def test_continuing_from_an_adapter_of_another_shape_is_refused(
+    tiny_model_dir, tiny_sft_adapter, tmp_path
+):
+    rows = [
+        {"prompt": p["prompt"], "completion": p[side], "label": side == "chosen"}
+        for p in trait_pairs(2, seed=3)
+        for side in ("chosen", "rejected")
+    ]
+    with pytest.raises(TrainingError, match="does not fit the adapter being trained"):
+        train(
+            "kto",
+            tiny_model_dir,
+            rows,
+            tmp_path / "kto",
+            start_from=tiny_sft_adapter,  # r=4 on q/k/v/o; this fresh LoRA targets q only
+            args=TrainingArgs(max_steps=1, lora_targets=["q_proj"], **TINY),
+        )
