@@ -465,7 +465,10 @@ class Engine:
         """Show more of the sentence in progress once its whole prefix passes a check. A
         prefix that fails shows nothing; the finished sentence is then judged as ever."""
         end = release_point(
-            slot.pending, len(slot.partial), min_new=self.config.safety.release_chunk_chars
+            slot.pending,
+            len(slot.partial),
+            min_new=self.config.safety.release_chunk_chars,
+            may_end_inside=self.safety.may_end_inside,
         )
         if end is None:
             return []

@@ -374,6 +374,17 @@ class SafetyPipeline:
             degraded=bool(failure) or (sem is None and self.semantic is not None),
         )
 
+    def may_end_inside(self, fragment: str) -> bool:
+        """May text shown first end with `fragment`, a word still being typed? Only when
+        no unsafe word (offensive vocabulary, abuse lexicons, the blocklist) begins with it."""
+        from companion.safety.prefixes import prefix_guard
+
+        return not prefix_guard(tuple(self.config.blocklist)).could_begin(fragment)
+
+    def warm(self) -> None:
+        """Build what the first reply would otherwise wait for (the prefix guard)."""
+        self.may_end_inside("a")
+
     def soften(self, verdict: Verdict, persona: Persona) -> Verdict:
         """The deterministic last resort for a too-intense text: calm it and re-score."""
         softened = intensity.soften(verdict.original)
@@ -407,4 +418,6 @@ def build_pipeline(config: SafetyConfig, paths: Paths, *, download: bool = False
     except SemanticUnavailable:
         layer = None  # "auto" below records why (the failure is kept by `shared`)
     classifier = load_classifier(config, paths, download=download, semantic=layer)
-    return SafetyPipeline(config, classifier, semantic="auto" if layer is None else layer)
+    pipeline = SafetyPipeline(config, classifier, semantic="auto" if layer is None else layer)
+    pipeline.warm()
+    return pipeline

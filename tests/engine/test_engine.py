@@ -135,10 +135,12 @@ async def test_reply_streams_checked_sentences_and_records(config: Config, store
     started = events[0]
     assert isinstance(started, ReplyStarted) and started.user_message_id is not None
     deltas = [e.text for e in events if isinstance(e, TextDelta)]
-    # Released in checked chunks that end at word boundaries, before each sentence ends.
+    # Released in checked chunks that end at word boundaries, before each sentence ends; a
+    # sentence's first chunk may end inside a word that begins nothing unsafe ("... about it").
     assert "".join(deltas) == CALM
     assert len(deltas) > 2 and len(deltas[0]) < len("That sounds like a long day. ")
-    assert all(d.endswith(" ") for d in deltas[:-1])
+    for d in deltas[:-1]:
+        assert d.endswith(" ") or engine.safety.may_end_inside(d.split()[-1]), deltas
     done = events[-1]
     assert isinstance(done, ReplyDone) and done.status == "complete"
     assert done.ttft_ms is not None and done.ttft_ms >= 0

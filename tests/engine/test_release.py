@@ -50,7 +50,50 @@ def test_release_point_is_a_word_end_past_what_was_released(text: str, released:
         assert text[end - 1].isspace() and not text[:end].isspace()
 
 
+def test_the_first_release_may_end_inside_a_word_that_begins_nothing_unsafe() -> None:
+    from companion.safety.prefixes import prefix_guard
+
+    guard = prefix_guard()
+
+    def allow(fragment: str) -> bool:
+        return not guard.could_begin(fragment)
+
+    table = {
+        "Wha": 3,  # "What" being typed: no unsafe word begins "wha"
+        "Congrat": 7,
+        "Sounds goo": 7,  # "goo" could begin a slur: only the complete word before it
+        "fu": None,  # could be the start of an insult: wait for the next token
+        "Idi": None,
+        "bit": None,
+        "Hello ": 6,  # a complete word: as before
+        "Hello, idi": 7,  # the fragment waits; the complete word before it goes
+    }
+    got = {p: release_point(p, 0, min_new=16, may_end_inside=allow) for p in table}
+    assert got == table
+    assert release_point("fu", 0, min_new=16, may_end_inside=allow) is None
+    assert release_point("Wha", 0, min_new=16, may_end_inside=allow) == 3
+    assert release_point("Hello th", 6, min_new=1, may_end_inside=allow) is None  # not first
+
+
+@given(st.text(max_size=60), st.integers(0, 60))
+def test_a_release_inside_a_word_is_only_the_first_and_only_where_allowed(text: str, r: int):
+    r = min(r, len(text))
+    allowed: list[str] = []
+
+    def allow(fragment: str) -> bool:
+        allowed.append(fragment)
+        return fragment.isalpha() and len(fragment) % 2 == 0
+
+    end = release_point(text, r, min_new=16, may_end_inside=allow)
+    if end is not None and not text[end - 1].isspace():
+        assert r == 0 and end == len(text) and text.split()[-1] in allowed
+
+
 REPLIES = [
+    # toxic from the first word: the first release must not show the insult half-typed
+    "Idiot. Nobody cares what you think, so stop talking.",
+    "Fuck off, you pathetic loser.",
+    "Bitch, please. You are worthless.",
     # clean, with casual language
     "That sounds like a long day. Do you want to talk about it?",
     "Holy cow, congratulations! That is huge news, you earned it.",
@@ -135,6 +178,20 @@ def test_nothing_is_shown_that_did_not_pass_a_check(
         elif isinstance(ev, TextDelta):
             screen += ev.text
             assert _made_of(screen, passed), (screen, sorted(passed))
+            assert not _half_an_unsafe_word(screen, text), screen
+
+
+def _half_an_unsafe_word(screen: str, reply: str) -> bool:
+    """`screen` ends inside a word of `reply` that is an unsafe word."""
+    from companion.safety.prefixes import prefix_guard
+
+    if not screen or screen[-1].isspace() or not reply.startswith(screen):
+        return False
+    rest = reply[len(screen) :]
+    if not rest or not rest[0].isalpha():
+        return False
+    word = (screen.split()[-1] + rest.split()[0]).lower().strip(".,!?")
+    return word in prefix_guard().words
 
 
 def _passing(verdict: Verdict, passed: set[str]) -> Verdict:
