@@ -18,7 +18,7 @@ target_metadata = SQLModel.metadata
 
 
 def _ours(name: str | None, type_: str, parent_names: object) -> bool:
-    # The search index (0003) is raw SQL the models do not describe: never drop it.
+    # The search objects (0003, 0004) are raw SQL the models do not describe: never drop them.
     return name not in SEARCH_OBJECTS
 
 

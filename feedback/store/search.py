@@ -3,7 +3,7 @@ semantic index embeds (``messages_after``), both limited to what may be recalled
 
 What may be recalled: user and assistant messages that are finished (``complete``, or
 ``stopped`` by the user: the text they saw), not empty, and not in a conversation that had a
-crisis event. The index objects are made by migration 0003.
+crisis event. The index objects are made by migrations 0003 and 0004.
 """
 
 from __future__ import annotations
@@ -30,14 +30,29 @@ SEARCH_OBJECTS: frozenset[str] = frozenset(
         "message_fts_config",
         "message_fts_content",
         "ix_message_text_fts",
+        "text_search",
+        "ix_message_text_search",
+        "ix_safety_event_crisis",
     }
 )
-"""Migration 0003's objects, which the models do not describe (autogenerate skips them)."""
+"""Migrations 0003 and 0004's objects, which the models do not describe (autogenerate skips
+them)."""
 
 MAX_TERMS = 12
 WINDOW = 500
-"""A lexical search ranks only the newest WINDOW matches, so a common word costs the same at
-1M messages as at 10k; the semantic index covers all of history."""
+"""A lexical search ranks only the newest WINDOW matches (SQLite; PostgreSQL: PG_WINDOW), so
+a common word costs the same at 1M messages as at 10k; the semantic index covers all of
+history."""
+PG_WINDOW = 100
+PG_SPAN = 80 * PG_WINDOW
+PG_WIDEN = 4
+"""PostgreSQL's GIN index returns matches unordered, so the newest ones of a common word
+would cost reading every match: a search reads the newest PG_SPAN ids, then older slices
+PG_WIDEN times larger, until its window is full; in each the planner either walks the
+slice's primary key range (a common word, which fills the window in the first slice) or
+takes the GIN index (a rare one: few matches), so the cost does not grow with the history.
+Its window is smaller than SQLite's (FTS5 reads matches newest first): a common word costs
+PostgreSQL PG_SPAN rows."""
 STALE_GENERATING = timedelta(hours=1)
 """A reply still ``generating`` after this long is stuck (recovery marks it at the next
 start): catch-up stops waiting for it."""
@@ -91,13 +106,16 @@ def fts5_query(terms: Sequence[str]) -> str:
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
-_ELIGIBLE = """
+_ROWS_ELIGIBLE = """
     m.role IN {roles} AND m.status IN {finished} AND m.text <> ''
     {exclude}
-    AND NOT EXISTS (
+"""
+_NO_CRISIS = """
+    NOT EXISTS (
         SELECT 1 FROM safety_event e WHERE e.conversation_id = m.conversation_id
         AND e.kind = 'crisis')
 """
+_ELIGIBLE = _ROWS_ELIGIBLE + " AND " + _NO_CRISIS
 _COLUMNS = "m.id, m.conversation_id, m.role, m.text, m.created_at"
 
 _SQLITE_SEARCH = f"""
@@ -108,16 +126,23 @@ _SQLITE_SEARCH = f"""
     WHERE {{eligible}}
     ORDER BY w.rank, m.id DESC LIMIT :limit
 """
-_POSTGRES_SEARCH = f"""
-    SELECT {_COLUMNS}, ts_rank(to_tsvector('simple', m.text), q.q) AS score
-    FROM (SELECT id FROM message
-          WHERE to_tsvector('simple', text) @@ websearch_to_tsquery('simple', :q)
-          ORDER BY id DESC LIMIT :window) w
-    JOIN message m ON m.id = w.id
-    CROSS JOIN (SELECT websearch_to_tsquery('simple', :q) AS q) q
-    WHERE {{eligible}}
-    ORDER BY score DESC, m.id DESC LIMIT :limit
+# One slice of ids: the planner reads the slice by primary key (a common word) or takes
+# the GIN index (a rare one). ``m.id + 0``: walking the key backwards until LIMIT matches
+# looks cheap to it, and reads the whole slice when a word is rarer than it guessed.
+_POSTGRES_SLICE = f"""
+    SELECT {_COLUMNS}, ts_rank(m.text_search, websearch_to_tsquery('simple', :q)) AS score,
+        {{no_crisis}} AS recallable
+    FROM message m
+    WHERE m.text_search @@ websearch_to_tsquery('simple', :q)
+        AND m.id > :floor AND m.id <= :ceiling AND {{rows_eligible}}
+    ORDER BY m.id + 0 DESC LIMIT :need
 """
+# A plan for an unknown floor and words would read every match (psycopg prepares a query
+# run often, and PostgreSQL may then plan it once for any values): this transaction plans
+# each search for its own.
+_NEWEST_CUSTOM_PLANS = text(
+    "SELECT (SELECT max(id) FROM message), set_config('plan_cache_mode', 'force_custom_plan', true)"
+)
 _BY_IDS = f"""
     SELECT {_COLUMNS} FROM message m WHERE m.id IN :ids AND {{eligible}}
 """
@@ -132,12 +157,18 @@ _AFTER = """
 def _typed(sql: str, exclude: int | None = None) -> TextualSelect:
     """`sql` with its eligibility filter filled in (the current conversation left out when
     `exclude` is given), its timestamps read back as aware UTC."""
-    eligible = _ELIGIBLE.format(
-        roles=repr(RECALLED_ROLES),
-        finished=repr(FINISHED),
-        exclude="" if exclude is None else "AND m.conversation_id <> :exclude",
-    )
-    return text(sql.format(eligible=eligible)).columns(created_at=UTCDateTime())
+    fill = {
+        "roles": repr(RECALLED_ROLES),
+        "finished": repr(FINISHED),
+        "exclude": "" if exclude is None else "AND m.conversation_id <> :exclude",
+    }
+    return text(
+        sql.format(
+            eligible=_ELIGIBLE.format(**fill),
+            rows_eligible=_ROWS_ELIGIBLE.format(**fill),
+            no_crisis=_NO_CRISIS,
+        )
+    ).columns(created_at=UTCDateTime())
 
 
 class SearchRepo(StoreBase):
@@ -149,15 +180,34 @@ class SearchRepo(StoreBase):
         terms = search_terms(query)
         if not terms or limit <= 0:
             return []
-        postgres = self.engine.dialect.name == "postgresql"
-        sql = _POSTGRES_SEARCH if postgres else _SQLITE_SEARCH
-        q = " or ".join(terms) if postgres else fts5_query(terms)
-        params: dict[str, object] = {"q": q, "window": WINDOW, "limit": limit}
+        params: dict[str, object] = {}
         if exclude_conversation is not None:
             params["exclude"] = exclude_conversation
+        if self.engine.dialect.name == "postgresql":
+            return self._search_postgres(" or ".join(terms), exclude_conversation, limit, params)
+        params.update(q=fts5_query(terms), window=WINDOW, limit=limit)
         with self.engine.connect() as conn:
-            rows = conn.execute(_typed(sql, exclude_conversation), params).all()
+            rows = conn.execute(_typed(_SQLITE_SEARCH, exclude_conversation), params).all()
         return [SearchHit(r[0], r[1], r[2], r[3], r[4], float(r[5])) for r in rows]
+
+    def _search_postgres(
+        self, q: str, exclude: int | None, limit: int, params: dict[str, object]
+    ) -> list[SearchHit]:
+        """The newest PG_WINDOW matches, read slice by slice (PG_SPAN ids, then PG_WIDEN
+        times more each time, older), ranked by ``ts_rank``."""
+        stmt = _typed(_POSTGRES_SLICE, exclude)
+        window: list[tuple[SearchHit, bool]] = []
+        with self.engine.connect() as conn:
+            ceiling = int(conn.execute(_NEWEST_CUSTOM_PLANS).scalar() or 0)
+            span = PG_SPAN
+            while ceiling > 0 and len(window) < PG_WINDOW:
+                floor = max(ceiling - span, 0)
+                bounds = {"floor": floor, "ceiling": ceiling, "need": PG_WINDOW - len(window)}
+                for r in conn.execute(stmt, {**params, "q": q, **bounds}):
+                    window.append((SearchHit(r[0], r[1], r[2], r[3], r[4], float(r[5])), r[6]))
+                ceiling, span = floor, span * PG_WIDEN
+        hits = sorted((h for h, ok in window if ok), key=lambda h: (-h.score, -h.message_id))
+        return hits[:limit]
 
     def recallable_messages(
         self, ids: Sequence[int], *, exclude_conversation: int | None

@@ -1,12 +1,14 @@
-"""Message search (migration 0003): lexical hits and index catch-up, on SQLite and PostgreSQL,
-limited to what may be recalled (finished, user/assistant, no crisis conversation)."""
+"""Message search (migrations 0003, 0004): lexical hits and index catch-up, on SQLite and
+PostgreSQL, limited to what may be recalled (finished, user/assistant, no crisis conversation)."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feedback.repo import Store
+from feedback.store import search
 from feedback.store.search import fts5_query, search_terms
 
 
@@ -106,3 +108,18 @@ def test_any_query_is_safe(store: Store, query: str) -> None:
         _conversation(store, "seed text with words AND OR NEAR", "reply")
     hits = store.search_messages(query, exclude_conversation=None, limit=5)
     assert isinstance(hits, list)
+
+
+def test_only_the_newest_window_is_ranked_and_older_slices_are_read(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tiny slices and window: PostgreSQL reads several slices, SQLite takes its FTS5 path.
+    for name, value in (("PG_SPAN", 2), ("PG_WIDEN", 2), ("PG_WINDOW", 3), ("WINDOW", 3)):
+        monkeypatch.setattr(search, name, value)
+    _, (best, rare) = _conversation(store, "kiwi kiwi kiwi kiwi", "an unrelated reply")
+    newest = [_conversation(store, f"kiwi number {i}", "other reply")[1][0] for i in range(4)]
+    hits = store.search_messages("kiwi", exclude_conversation=None, limit=10)
+    assert sorted(h.message_id for h in hits) == newest[-3:]  # the best match is too old
+    assert best not in {h.message_id for h in hits}
+    found = store.search_messages("unrelated", exclude_conversation=None, limit=10)
+    assert [h.message_id for h in found] == [rare]
