@@ -16,8 +16,11 @@ query latency, memory and build time, on ``--tune-size`` messages.
 Run: .venv/bin/python bench/memory.py --latency [--sizes 10000 100000 1000000] [--queries 200]
      .venv/bin/python bench/memory.py --tune [--tune-size 100000]
 
-The model-based part (does it remember? recall on/off on SmolLM2, and the TTFT impact) is
-measured separately.
+``--recall``: does it remember? A simulated user tells facts across conversations and asks
+about them later, memory on and off, through the real engine and a local vLLM server
+(``bench/memory_recall.py``); with the TTFT the notes cost.
+
+Run: .venv/bin/python bench/memory.py --recall
 """
 
 from __future__ import annotations
@@ -414,6 +417,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--latency", action="store_true", help="retrieval latency at growing sizes")
     ap.add_argument("--tune", action="store_true", help="choose the index's dims and dtype")
+    ap.add_argument(
+        "--recall", action="store_true", help="does it remember? memory on/off with the model"
+    )
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--budget", type=int, default=300, help="recall's token budget")
@@ -426,8 +432,12 @@ def main() -> None:
         url, path, n, budget = args.latency_child
         latency_child(url, path, int(n), int(budget))
         return
-    if not (args.latency or args.tune):
-        ap.error("say what to measure: --latency and/or --tune")
+    if not (args.latency or args.tune or args.recall):
+        ap.error("say what to measure: --latency, --tune and/or --recall")
+    if args.recall:
+        from bench.memory_recall import run_recall
+
+        run_recall(write=not args.no_write)
     if args.tune:
         tune = "\n".join(["## Memory recall: the index's settings", "", *run_tune(args)])
         print(tune)
