@@ -210,6 +210,12 @@ class MemoryConfig(_Section):
     """Prompt tokens for recalled memories and earlier turns, per reply."""
     past_turns: bool = True
     """Also recall relevant turns of earlier conversations (not only memories)."""
+    recall_notes: int = Field(default=1, ge=0, le=20)
+    """Notes recalled per message besides the user's name and boundaries: the closest. One
+    suits SmolLM2-135M best (bench/memory.py: it answers from one note, not from three);
+    raise it for a bigger model."""
+    recall_turns: int = Field(default=2, ge=0, le=10)
+    """Turns of earlier conversations recalled per message, at most."""
 
 
 class Config(BaseModel):
@@ -419,6 +425,8 @@ DEFAULT_TOML = """\
 # auto_accept = false      # suggested memories need no confirmation
 # budget_tokens = 160      # prompt tokens for recalled memories and earlier turns
 # past_turns = true        # also recall turns of earlier conversations
+# recall_notes = 1         # notes per message besides name and boundaries (1 suits SmolLM2)
+# recall_turns = 2         # earlier turns per message
 """
 
 

@@ -47,7 +47,7 @@ from companion.safety.sentences import take_sentences
 from companion.server import Endpoint
 
 if TYPE_CHECKING:  # storage is injected; importing it here would load SQLAlchemy early
-    from companion.memory.service import MemoryService
+    from companion.memory.service import MemoryService, PromptMemory
     from feedback.models import Candidate, Choice, Conversation, Message
     from feedback.repo import Store
 
@@ -215,7 +215,8 @@ class Engine:
             prompt = build_messages(
                 persona,
                 history,
-                memory_notes=notes,
+                memory_notes=notes.standing if notes else None,
+                recalled=notes.recalled if notes else None,
                 count_tokens=self.count_tokens,
                 max_prompt_tokens=self.config.server.max_model_len - self.config.chat.max_tokens,
             )
@@ -258,7 +259,7 @@ class Engine:
             out.insert(0, {"role": "assistant", "content": persona.greeting})
         return out
 
-    def _recall(self, conversation_id: int, persona: str, query: str) -> list[str] | None:
+    def _recall(self, conversation_id: int, persona: str, query: str) -> PromptMemory | None:
         if self.memory is None:
             return None
         try:

@@ -37,11 +37,15 @@ class PromptTooLong(Exception):
 
 
 def split_turns(history: Sequence[ChatMessage]) -> list[list[ChatMessage]]:
-    """Group messages into turns, each starting at a user message. Messages before the first
-    user message (a greeting) form a turn of their own."""
+    """Group messages into turns, each starting at a user message (or at a system note put
+    right before one, which goes with it). Messages before the first user message (a
+    greeting) form a turn of their own."""
     turns: list[list[ChatMessage]] = []
     for msg in history:
-        if msg["role"] == "user" or not turns:
+        lone_system = bool(turns) and [m["role"] for m in turns[-1]] == ["system"]
+        if msg["role"] == "user" and lone_system:
+            turns[-1].append(msg)  # a note put before this message goes with it
+        elif msg["role"] in ("user", "system") or not turns:
             turns.append([msg])
         else:
             turns[-1].append(msg)
@@ -53,16 +57,45 @@ def build_messages(
     history: Sequence[ChatMessage],
     *,
     memory_notes: list[str] | None = None,
+    recalled: list[str] | None = None,
     count_tokens: TokenCounter,
     max_prompt_tokens: int,
     lore_share: float = LORE_SHARE,
 ) -> list[ChatMessage]:
     """The messages to send: a system message, then as much of the history as fits.
 
+    ``recalled`` (what memory recalled for the user's new message) goes in a second system
+    message right before that message: a small model uses a note there far more often than
+    one at the end of a long system prompt (bench/memory.py), and the system prompt and the
+    history before it stay a cached prefix. It is dropped first when the prompt is too long.
     If even the last turn does not fit, the system prompt is shortened (example dialogues,
     then lorebook entries, then memory notes, go first) before giving up with
     :class:`PromptTooLong`."""
     history = [{"role": m["role"], "content": m["content"]} for m in history]
+    notes = [n.strip() for n in (recalled or []) if n.strip()]
+    if notes and history and history[-1]["role"] == "user":
+        recall_msg: ChatMessage = {"role": "system", "content": recalled_text(notes)}
+        plain = build_messages(
+            persona,
+            history,
+            memory_notes=memory_notes,
+            count_tokens=count_tokens,
+            max_prompt_tokens=max_prompt_tokens,
+            lore_share=lore_share,
+        )
+        try:
+            with_note = build_messages(
+                persona,
+                [*history[:-1], recall_msg, history[-1]],
+                memory_notes=memory_notes,
+                count_tokens=count_tokens,
+                max_prompt_tokens=max_prompt_tokens,
+                lore_share=lore_share,
+            )
+        except PromptTooLong:
+            return plain
+        # The note costs older turns, never a part of the system prompt.
+        return with_note if with_note[0] == plain[0] else plain
     turns = split_turns(history)
     lore = lore_for(persona, history, count_tokens, budget=int(max_prompt_tokens * lore_share))
     bare = persona.model_copy(update={"example_dialogues": ()})
@@ -93,6 +126,18 @@ def build_messages(
                 lo = mid + 1
         return [system, *_flat(turns[lo:])]
     raise PromptTooLong(needed, max_prompt_tokens)
+
+
+def recalled_text(notes: Sequence[str]) -> str:
+    """The recall message's text.
+
+    >>> print(recalled_text(["The user's sister is called Ana."]))
+    What you remember about the user (use it if it helps):
+    - The user's sister is called Ana.
+    """
+    return "What you remember about the user (use it if it helps):\n" + "\n".join(
+        f"- {n}" for n in notes
+    )
 
 
 def lore_for(

@@ -192,9 +192,16 @@ def memory_service(
 
     count = count_tokens or approx_counter
     lines = line_counter(count)
+    mc = config.memory
     recall = LazyRecall(
-        store, config.paths.memory_index, lines, past_turns=config.memory.past_turns
+        store,
+        config.paths.memory_index,
+        lines,
+        past_turns=mc.past_turns,
+        max_notes=mc.recall_notes,
+        max_turns=mc.recall_turns,
     )
+
     return MemoryService(store, config.memory, lines, recall=recall)
 
 

@@ -77,6 +77,11 @@ class RecallSettings:
     assistant_weight: float = 0.4
     """What the user said is what is remembered; the companion's replies rank after it."""
     max_turns: int = 4
+    max_memories: int | None = None
+    """Close notes recalled per message (None: every one above the floor). A small model
+    answers from one relevant note far more often than from several (bench/memory.py)."""
+    always_kinds: frozenset[str] = ALWAYS_KINDS
+    """Kinds recalled for every message; empty when the caller puts them elsewhere."""
     turn_chars: int = 240
     min_turn_words: int = 3
     """Shorter turns ("ok", "how are you?") match everything and recall nothing."""
@@ -124,20 +129,25 @@ def choose_turns(
 
 
 def choose_memories(
-    notes: Sequence[MemoryNote], similarity: Sequence[float], threshold: float
+    notes: Sequence[MemoryNote],
+    similarity: Sequence[float],
+    threshold: float,
+    *,
+    always_kinds: frozenset[str] = ALWAYS_KINDS,
+    limit: int | None = None,
 ) -> list[MemoryNote]:
     """The name and boundaries first (in their order), then the notes close to the message,
-    closest first."""
-    always = [n for n in notes if n.kind in ALWAYS_KINDS]
+    closest first, at most `limit` of those (None: all above the threshold)."""
+    always = [n for n in notes if n.kind in always_kinds]
     close = sorted(
         (
             (s, i)
             for i, (n, s) in enumerate(zip(notes, similarity, strict=True))
-            if n.kind not in ALWAYS_KINDS and s >= threshold
+            if n.kind not in always_kinds and s >= threshold
         ),
         key=lambda p: (-p[0], p[1]),
     )
-    return always + [notes[i] for _s, i in close]
+    return always + [notes[i] for _s, i in close[:limit]]
 
 
 def within_budget(lines: Sequence[str], count: Callable[[str], int], budget: int) -> list[str]:
@@ -250,7 +260,13 @@ class Recall:
                 for text, vec in zip(missing, self._embed(missing), strict=True):
                     self._note_vectors[text] = vec
             vectors = np.stack([self._note_vectors[n.text] for n in notes])
-        return choose_memories(notes, _cosine(query_vec, vectors), self.settings.memory_similarity)
+        return choose_memories(
+            notes,
+            _cosine(query_vec, vectors),
+            self.settings.memory_similarity,
+            always_kinds=self.settings.always_kinds,
+            limit=self.settings.max_memories,
+        )
 
     def _turns(self, conversation_id: int, query: str, query_vec: FloatArray) -> list[SearchHit]:
         s = self.settings

@@ -60,8 +60,12 @@ class LazyRecall:
         count_line: TokenCounter,
         *,
         past_turns: bool = True,
+        max_notes: int | None = 1,
+        max_turns: int = 2,
         notice: Callable[[str], None] | None = None,
     ) -> None:
+        self.max_notes = max_notes
+        self.max_turns = max_turns
         self.store = store
         self.index_path = index_path
         self.count_line = count_line
@@ -95,7 +99,11 @@ class LazyRecall:
         from companion.safety.semantic import Embedder, load_wordllama
 
         embedder = Embedder(load_wordllama())
-        settings = RecallSettings() if self.past_turns else RecallSettings(max_turns=0)
+        settings = RecallSettings(
+            always_kinds=frozenset(),  # the service puts them in the system prompt
+            max_memories=self.max_notes,
+            max_turns=self.max_turns if self.past_turns else 0,
+        )
         return Recall(
             store=self.store,
             memories=self._memories,
@@ -132,6 +140,18 @@ def _log(line: str) -> None:
 
 class RecallUnavailable(RuntimeError):
     """The embedding model or the index could not load: use the plain notes."""
+
+
+STANDING_KINDS = frozenset({"name", "boundary"})
+"""Who the user is and what the companion must not do: in every prompt."""
+
+
+@dataclass(frozen=True)
+class PromptMemory:
+    standing: list[str]
+    """For the system prompt: the user's name and boundaries."""
+    recalled: list[str]
+    """For right before the user's message: the notes and earlier turns it calls for."""
 
 
 @dataclass(frozen=True)
@@ -234,18 +254,28 @@ class MemoryService:
                 )
         return out
 
-    def notes_for(self, conversation_id: int, persona: str, query: str) -> list[str]:
-        """The prompt's memory lines for one reply, within ``memory.budget_tokens``."""
+    def notes_for(self, conversation_id: int, persona: str, query: str) -> PromptMemory:
+        """The prompt's memory for one reply, within ``memory.budget_tokens``: the user's
+        name and boundaries for the system prompt (they change rarely, so its cached prefix
+        holds), and what this message calls for, to go right before it."""
         if not self.config.enabled or self.config.budget_tokens == 0:
-            return []
+            return PromptMemory([], [])
         budget = self.config.budget_tokens
-        if self.recall is not None:
+        active = self.store.active_memories(persona)
+        standing = within_budget(
+            [about_user(m.text) for m in active if m.kind in STANDING_KINDS],
+            self.count_tokens,
+            budget,
+        )
+        left = budget - sum(self.count_tokens(line) for line in standing)
+        if self.recall is not None and left > 0:
             try:
-                return self.recall.notes(persona, conversation_id, query, budget_tokens=budget)
+                recalled = self.recall.notes(persona, conversation_id, query, budget_tokens=left)
+                return PromptMemory(standing, recalled)
             except RecallUnavailable:
                 pass
-        lines = [about_user(m.text) for m in self.store.active_memories(persona)]
-        return within_budget(lines, self.count_tokens, budget)
+        rest = [about_user(m.text) for m in active if m.kind not in STANDING_KINDS]
+        return PromptMemory(standing, within_budget(rest, self.count_tokens, max(left, 0)))
 
     def close(self) -> None:
         close = getattr(self.recall, "close", None)

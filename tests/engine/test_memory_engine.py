@@ -55,7 +55,9 @@ async def _say(engine: Engine, store: Store, text: str, conv_id: int | None = No
 
 
 def _system(request: dict) -> str:
-    return next(m["content"] for m in request["messages"] if m["role"] == "system")
+    """Every system message: the persona's (with the standing notes) and the recall note
+    right before the user's message."""
+    return "\n".join(m["content"] for m in request["messages"] if m["role"] == "system")
 
 
 async def test_remember_that_is_stored_confirmed_and_recalled_in_another_conversation(

@@ -319,3 +319,17 @@ def test_reduce_keeps_unit_length() -> None:
     v = np.array([[3.0, 4.0, 12.0], [0.0, 0.0, 0.0]], dtype=np.float32)
     out = reduce(v, 2)
     assert np.allclose(out, [[0.6, 0.8], [0.0, 0.0]])
+
+
+def test_choose_memories_keeps_the_closest_few_and_may_leave_the_standing_kinds_out() -> None:
+    notes = [
+        Note(1, "The user likes jazz.", "like"),
+        Note(2, "The user's name is Sam.", "name"),
+        Note(4, "The user has a cat called Miso.", "pet"),
+        Note(5, "The user is moving to Berlin.", "plan"),
+    ]
+    sims = [0.3, 0.9, 0.5, 0.4]
+    assert [n.id for n in choose_memories(notes, sims, 0.25, limit=1)] == [2, 4]
+    none_always = choose_memories(notes, sims, 0.25, always_kinds=frozenset(), limit=2)
+    assert [n.id for n in none_always] == [2, 4]
+    assert [n.id for n in choose_memories(notes, sims, 0.35, always_kinds=frozenset())] == [2, 4, 5]

@@ -165,3 +165,45 @@ def test_lore_is_shed_after_examples_and_before_memory_notes() -> None:
     assert "hello there, friend" not in no_examples and "polishes the lamp" in no_examples
     no_lore = system(chars([{"role": "system", "content": no_examples}, h[0]]) - 1)
     assert "polishes the lamp" not in no_lore and "likes tea" in no_lore
+
+
+def test_recalled_notes_go_right_before_the_new_message_and_are_shed_first() -> None:
+    from companion.prompt import build_messages
+
+    persona = Persona(name="Kit", description="A friend.")
+    history = [
+        {"role": "user", "content": "hello"},
+        {"role": "assistant", "content": "hi!"},
+        {"role": "user", "content": "what's my sister's name?"},
+    ]
+
+    def count(msgs):
+        return sum(len(m["content"].split()) + 1 for m in msgs)
+
+    msgs = build_messages(
+        persona,
+        history,
+        memory_notes=["The user's name is Sam."],
+        recalled=["The user's sister is called Ana."],
+        count_tokens=count,
+        max_prompt_tokens=400,
+    )
+    assert [m["role"] for m in msgs] == ["system", "user", "assistant", "system", "user"]
+    assert "The user's name is Sam." in msgs[0]["content"]  # standing: the system prompt
+    assert "Ana" not in msgs[0]["content"] and "Ana" in msgs[3]["content"]
+    # Only the last turn fits: the note stays with it.
+    small = count([msgs[0], msgs[3], msgs[4]])
+    tight = build_messages(
+        persona, history, memory_notes=["The user's name is Sam."],
+        recalled=["The user's sister is called Ana."], count_tokens=count, max_prompt_tokens=small,
+    )  # fmt: skip
+    assert [m["role"] for m in tight] == ["system", "system", "user"]
+    # Not even that: the recalled note goes first, the message still goes out.
+    tighter = build_messages(
+        persona, history, memory_notes=["The user's name is Sam."],
+        recalled=["The user's sister is called Ana."], count_tokens=count,
+        max_prompt_tokens=small - 3,
+    )  # fmt: skip
+    roles = [m["role"] for m in tighter]
+    assert roles.count("system") == 1 and roles[-1] == "user"
+    assert not any("Ana" in m["content"] for m in tighter)
