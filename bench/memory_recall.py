@@ -82,11 +82,10 @@ async def ask(engines: dict[bool, Any], store: Any, service: Any) -> list[Answer
         for memory in (True, False) if i % 2 == 0 else (False, True):
             conv = await asyncio.to_thread(store.create_conversation, PERSONA)
             assert conv.id is not None
-            notes = (
-                await asyncio.to_thread(service.notes_for, conv.id, PERSONA, fact.question)
-                if memory
-                else []
-            )
+            notes: list[str] = []
+            if memory:
+                got = await asyncio.to_thread(service.notes_for, conv.id, PERSONA, fact.question)
+                notes = [*got.standing, *got.recalled]
             text, ttft = await _reply(engines[memory], store, conv.id, fact.question)
             out.append(Answer(fact, memory, text, ttft, notes))
             mark = "+" if out[-1].uses_fact else "-"
