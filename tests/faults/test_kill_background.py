@@ -142,11 +142,17 @@ def test_kill_9_while_a_persona_is_saved_leaves_it_whole_or_absent(home: Home, t
     _card(card, entries=2000)
     env = {**os.environ, **home.env}
     argv = [COMPANION, "persona", "new", "keeper", "--from", str(card)]
-    started = time.monotonic()
-    first = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
-    assert first.returncode == 0, first.stderr
-    whole = time.monotonic() - started
     folder = home.config.paths.personas_dir
+    # Timed warm (a cold first start is slower, and every kill would land after the end).
+    times = []
+    for _ in range(2):
+        for p in folder.iterdir() if folder.exists() else ():
+            p.unlink()
+        started = time.monotonic()
+        first = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+        assert first.returncode == 0, first.stderr
+        times.append(time.monotonic() - started)
+    whole = min(times)
     reference = {p.name: p.read_bytes() for p in folder.iterdir() if not p.name.endswith(".tmp")}
     assert set(reference) == {"keeper.toml", "keeper.lorebook.json"}
 
@@ -155,7 +161,7 @@ def test_kill_9_while_a_persona_is_saved_leaves_it_whole_or_absent(home: Home, t
         for p in folder.iterdir():
             p.unlink()
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(whole * (0.8 + 0.04 * k))  # the writes come last: kill around the end
+        time.sleep(whole * (0.5 + 0.05 * k))  # the writes come last: kill towards the end
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         names = {p.name for p in folder.iterdir() if not p.name.endswith(".tmp")}
