@@ -156,8 +156,9 @@ def report(results: dict[str, list[dict[str, float]]], load: float) -> str:
         + "\n".join(rows)
         + "\n\n"
         + verdict
-        + "\n\nWhat it rests on: a chunk ends after a complete word (never inside one); the first "
-        "as soon as one word is complete, later ones every 16 new characters; each is shown only "
+        + "\n\nWhat it rests on: a chunk ends after a complete word, except a sentence's first, "
+        "which may end inside a word that begins nothing unsafe (`companion/safety/prefixes.py`); "
+        "later ones every 16 new characters; each is shown only "
         "once the whole sentence so far passed every check, and the finished sentence is checked "
         "again as a whole. A fallback check costs a few ms, so a reply of ~40 tokens costs "
         "the check time above in CPU, spent while the server generates.\n"
