@@ -72,31 +72,6 @@ def build_messages(
     then lorebook entries, then memory notes, go first) before giving up with
     :class:`PromptTooLong`."""
     history = [{"role": m["role"], "content": m["content"]} for m in history]
-    notes = [n.strip() for n in (recalled or []) if n.strip()]
-    if notes and history and history[-1]["role"] == "user":
-        recall_msg: ChatMessage = {"role": "system", "content": recalled_text(notes)}
-        plain = build_messages(
-            persona,
-            history,
-            memory_notes=memory_notes,
-            count_tokens=count_tokens,
-            max_prompt_tokens=max_prompt_tokens,
-            lore_share=lore_share,
-        )
-        try:
-            with_note = build_messages(
-                persona,
-                [*history[:-1], recall_msg, history[-1]],
-                memory_notes=memory_notes,
-                count_tokens=count_tokens,
-                max_prompt_tokens=max_prompt_tokens,
-                lore_share=lore_share,
-            )
-        except PromptTooLong:
-            return plain
-        # The note costs older turns, never a part of the system prompt.
-        return with_note if with_note[0] == plain[0] else plain
-    turns = split_turns(history)
     lore = lore_for(persona, history, count_tokens, budget=int(max_prompt_tokens * lore_share))
     bare = persona.model_copy(update={"example_dialogues": ()})
     systems = [
@@ -105,27 +80,49 @@ def build_messages(
         system_prompt(bare, memory_notes),
         system_prompt(bare, None),
     ]
+    notes = [n.strip() for n in (recalled or []) if n.strip()]
+    if notes and history and history[-1]["role"] == "user":
+        recall_msg: ChatMessage = {"role": "system", "content": recalled_text(notes)}
+        with_note = split_turns([*history[:-1], recall_msg, history[-1]])
+        # The note may cost older turns, never a part of the system prompt.
+        fitted = _fit(systems[0], with_note, count_tokens, max_prompt_tokens)
+        if isinstance(fitted, list):
+            return fitted
+    turns = split_turns(history)
     needed = 0
     for text in dict.fromkeys(systems):  # unique, in order
-        system = {"role": "system", "content": text}
-
-        def fits(start: int, system: ChatMessage = system) -> bool:
-            return count_tokens([system, *_flat(turns[start:])]) <= max_prompt_tokens
-
-        last = max(len(turns) - 1, 0)
-        if not fits(last):
-            needed = count_tokens([system, *_flat(turns[last:])])
-            continue
-        # Fewer turns never cost more tokens: binary-search the oldest turn we can keep.
-        lo, hi = 0, last
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if fits(mid):
-                hi = mid
-            else:
-                lo = mid + 1
-        return [system, *_flat(turns[lo:])]
+        fitted = _fit(text, turns, count_tokens, max_prompt_tokens)
+        if isinstance(fitted, list):
+            return fitted
+        needed = fitted
     raise PromptTooLong(needed, max_prompt_tokens)
+
+
+def _fit(
+    system_text: str,
+    turns: Sequence[Sequence[ChatMessage]],
+    count_tokens: TokenCounter,
+    max_prompt_tokens: int,
+) -> list[ChatMessage] | int:
+    """The system message and as many of the latest turns as fit, or, when not even the
+    last turn fits, the tokens that would need."""
+    system: ChatMessage = {"role": "system", "content": system_text}
+
+    def fits(start: int) -> bool:
+        return count_tokens([system, *_flat(turns[start:])]) <= max_prompt_tokens
+
+    last = max(len(turns) - 1, 0)
+    if not fits(last):
+        return count_tokens([system, *_flat(turns[last:])])
+    # Fewer turns never cost more tokens: binary-search the oldest turn we can keep.
+    lo, hi = 0, last
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if fits(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return [system, *_flat(turns[lo:])]
 
 
 def recalled_text(notes: Sequence[str]) -> str:
