@@ -226,12 +226,21 @@ class Recall:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def notes(
-        self, persona: str, conversation_id: int, query: str, *, budget_tokens: int
+        self,
+        persona: str,
+        conversation_id: int,
+        query: str,
+        *,
+        budget_tokens: int,
+        memories: Sequence[MemoryNote] | None = None,
     ) -> list[str]:
+        """`memories`: the notes to rank, when the caller has read them already (default:
+        ``self.memories(persona)``)."""
         if budget_tokens <= 0:
             return []
         query_vec = self._embed([query])[0]
-        memory_lines = [n.text.strip() for n in self._memories(persona, query_vec)]
+        notes = list(self.memories(persona) if memories is None else memories)
+        memory_lines = [n.text.strip() for n in self._rank(notes, query_vec)]
         lines = within_budget([m for m in memory_lines if m], self.count_tokens, budget_tokens)
         left = budget_tokens - sum(self.count_tokens(line) for line in lines)
         if left > 0 and search_terms(query):
@@ -250,8 +259,7 @@ class Recall:
         vectors = self.embedder.embed([t[:EMBED_CHARS] for t in texts])
         return reduce(vectors, vectors.shape[1])
 
-    def _memories(self, persona: str, query_vec: FloatArray) -> list[MemoryNote]:
-        notes = list(self.memories(persona))
+    def _rank(self, notes: Sequence[MemoryNote], query_vec: FloatArray) -> list[MemoryNote]:
         if not notes:
             return []
         with self._lock:

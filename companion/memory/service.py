@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,8 +35,16 @@ log = logging.getLogger(__name__)
 
 class RecallSource(Protocol):
     def notes(
-        self, persona: str, conversation_id: int, query: str, *, budget_tokens: int
+        self,
+        persona: str,
+        conversation_id: int,
+        query: str,
+        *,
+        budget_tokens: int,
+        memories: Sequence[PromptNote],
     ) -> list[str]: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -75,12 +83,6 @@ class LazyRecall:
         self._failed = False
         self._lock = threading.Lock()
 
-    def _memories(self, persona: str) -> list[PromptNote]:
-        return [
-            PromptNote(m.id, about_user(m.text), m.kind)
-            for m in self.store.active_memories(persona)
-        ]
-
     def _get(self) -> Recall | None:
         with self._lock:
             if self._recall is None and not self._failed:
@@ -106,7 +108,7 @@ class LazyRecall:
         )
         return Recall(
             store=self.store,
-            memories=self._memories,
+            memories=lambda _persona: (),  # the service hands each call its notes
             embedder=embedder,
             index=MessageIndex(self.index_path, embedder, notice=self.notice),
             count_tokens=self.count_line,
@@ -120,12 +122,20 @@ class LazyRecall:
         return self._get() is not None
 
     def notes(
-        self, persona: str, conversation_id: int, query: str, *, budget_tokens: int
+        self,
+        persona: str,
+        conversation_id: int,
+        query: str,
+        *,
+        budget_tokens: int,
+        memories: Sequence[PromptNote],
     ) -> list[str]:
         recall = self._get()
         if recall is None:
             raise RecallUnavailable
-        return recall.notes(persona, conversation_id, query, budget_tokens=budget_tokens)
+        return recall.notes(
+            persona, conversation_id, query, budget_tokens=budget_tokens, memories=memories
+        )
 
     def close(self) -> None:
         """Save the message index, so the next start does not embed the history again."""
@@ -268,19 +278,25 @@ class MemoryService:
             budget,
         )
         left = budget - sum(self.count_tokens(line) for line in standing)
+        rest = [
+            PromptNote(m.id, about_user(m.text), m.kind)
+            for m in active
+            if m.kind not in STANDING_KINDS
+        ]
         if self.recall is not None and left > 0:
             try:
-                recalled = self.recall.notes(persona, conversation_id, query, budget_tokens=left)
+                recalled = self.recall.notes(
+                    persona, conversation_id, query, budget_tokens=left, memories=rest
+                )
                 return PromptMemory(standing, recalled)
             except RecallUnavailable:
                 pass
-        rest = [about_user(m.text) for m in active if m.kind not in STANDING_KINDS]
-        return PromptMemory(standing, within_budget(rest, self.count_tokens, max(left, 0)))
+        lines = [n.text for n in rest]
+        return PromptMemory(standing, within_budget(lines, self.count_tokens, max(left, 0)))
 
     def close(self) -> None:
-        close = getattr(self.recall, "close", None)
-        if close is not None:
-            close()
+        if self.recall is not None:
+            self.recall.close()
 
 
 def _id(row: Memory) -> int:

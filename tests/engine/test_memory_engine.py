@@ -136,7 +136,7 @@ async def test_memory_off_puts_nothing_in_the_prompt_and_suggests_nothing(tmp_pa
 
 async def test_a_recall_that_fails_leaves_the_reply_without_notes(tmp_path, server):
     class Broken:
-        def notes(self, persona, conversation_id, query, *, budget_tokens):
+        def notes(self, persona, conversation_id, query, *, budget_tokens, memories):
             raise OSError("index file unreadable")
 
     engine, store = _engine(tmp_path, server, recall=Broken())
