@@ -40,6 +40,13 @@ pairs_app = typer.Typer(help="Preference pairs built from your feedback.", no_ar
 train_app = typer.Typer(help="Train adapters from data files.", no_args_is_help=True)
 adapters_app = typer.Typer(help="Trained adapter versions.", no_args_is_help=True)
 
+SftData = Annotated[list[Path] | None, typer.Option("--data", help="JSONL dialogues (repeatable).")]
+SftPersona = Annotated[
+    str | None,
+    typer.Option(help="Persona whose system prompt frames the data; its examples are added."),
+]
+"""The dialogues `train sft` trains on, and `data export-sft` writes (the same options)."""
+
 
 def _base_model(config: Config) -> Path:
     from companion.model_setup import training_base
@@ -158,13 +165,8 @@ def _sft_samples(cfg: Config, data: list[Path] | None, persona: str | None) -> l
 @data_app.command("export-sft")
 def data_export_sft(
     out: Annotated[Path, typer.Argument(help="Output JSONL file (ms-swift's messages format).")],
-    data: Annotated[
-        list[Path] | None, typer.Option("--data", help="JSONL dialogues (repeatable).")
-    ] = None,
-    persona: Annotated[
-        str | None,
-        typer.Option(help="Persona whose system prompt frames the data; its examples are added."),
-    ] = None,
+    data: SftData = None,
+    persona: SftPersona = None,
 ) -> None:
     """Write the dialogues `train sft` would train on (same --data/--persona) for `swift sft`."""
     from align.clean import write_jsonl
@@ -307,13 +309,8 @@ def _train() -> None:
 
 @train_app.command("sft")
 def train_sft(
-    data: Annotated[
-        list[Path] | None, typer.Option("--data", help="JSONL dialogues (repeatable).")
-    ] = None,
-    persona: Annotated[
-        str | None,
-        typer.Option(help="Persona whose system prompt frames the data; its examples are added."),
-    ] = None,
+    data: SftData = None,
+    persona: SftPersona = None,
     qlora: Annotated[bool, typer.Option(help="4-bit NF4 base; needs a CUDA GPU.")] = False,
     max_steps: Annotated[int | None, typer.Option(help="Stop after N steps.")] = None,
     epochs: Annotated[float | None, typer.Option(help="Passes over the data.")] = None,
